@@ -1,0 +1,1 @@
+"""Code shared by the paas-billing processes: config, logging, errors, database and broker."""

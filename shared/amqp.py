@@ -1,0 +1,71 @@
+"""RabbitMQ connections: parameters from AMQP_URL, pika errors translated here."""
+
+from __future__ import annotations
+
+import ssl
+from urllib.parse import urlsplit
+
+import pika
+import pika.adapters.utils.connection_workflow
+import pika.exceptions
+
+from shared import errors
+
+# Seconds between AMQP heartbeats: a dead peer is noticed within about two of these.
+HEARTBEAT_SECONDS = 30
+# Seconds a publisher may stay blocked by a broker resource alarm before the connection fails.
+BLOCKED_CONNECTION_TIMEOUT_SECONDS = 300
+# Seconds to wait for the TCP connection and the AMQP handshake.
+CONNECT_TIMEOUT_SECONDS = 10
+
+# pika exceptions that mean the connection or channel is gone and must be rebuilt.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    pika.exceptions.AMQPConnectionError,
+    pika.exceptions.AMQPChannelError,
+    pika.exceptions.StreamLostError,
+    pika.exceptions.ConnectionClosed,
+    pika.exceptions.ChannelClosed,
+    pika.exceptions.ChannelWrongStateError,
+    pika.exceptions.ConnectionWrongStateError,
+    # A handshake that timed out (e.g. a partitioned broker): not an AMQPConnectionError.
+    pika.adapters.utils.connection_workflow.AMQPConnectorException,
+    ConnectionError,
+    OSError,
+)
+
+
+def parameters(url: str, *, name: str = "paas-billing") -> pika.URLParameters:
+    """Connection parameters for AMQP_URL, with heartbeat, blocked timeout and TLS for amqps."""
+    params = pika.URLParameters(url)
+    params.heartbeat = HEARTBEAT_SECONDS
+    params.blocked_connection_timeout = BLOCKED_CONNECTION_TIMEOUT_SECONDS
+    params.socket_timeout = CONNECT_TIMEOUT_SECONDS
+    params.stack_timeout = CONNECT_TIMEOUT_SECONDS
+    params.client_properties = {"connection_name": name}
+    parts = urlsplit(url)
+    if parts.scheme == "amqps" and params.ssl_options is None:
+        context = ssl.create_default_context()
+        params.ssl_options = pika.SSLOptions(context, server_hostname=parts.hostname)
+    return params
+
+
+def connect(url: str, *, name: str = "paas-billing") -> pika.BlockingConnection:
+    """A blocking connection; raise BrokerUnavailable naming the host when it cannot."""
+    try:
+        return pika.BlockingConnection(parameters(url, name=name))
+    except CONNECTION_ERRORS as exc:
+        host = urlsplit(url).hostname
+        raise errors.BrokerUnavailable(
+            f"cannot connect to RabbitMQ at {host}: {type(exc).__name__} {exc}".strip()
+        ) from exc
+
+
+def close_quietly(connection: pika.BlockingConnection | None) -> None:
+    """Close a connection, ignoring errors from one that is already broken."""
+    if connection is None:
+        return
+    try:
+        if connection.is_open:
+            connection.close()
+    except CONNECTION_ERRORS:
+        pass

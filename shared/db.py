@@ -1,0 +1,114 @@
+"""PostgreSQL access: connections, transactions, named queries; psycopg2 errors translated here."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from shared import errors
+
+Connection = psycopg2.extensions.connection
+Cursor = psycopg2.extensions.cursor
+
+# A named-query header line in a .sql file: `-- name: insert_app_events`.
+_QUERY_HEADER = re.compile(r"^-- name: (?P<name>[a-z_][a-z0-9_]*)\s*$", re.M)
+# Seconds to wait for a TCP connection to PostgreSQL before calling it unavailable.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def connect(
+    url: str, *, application_name: str = "paas-billing", readonly: bool = False
+) -> Connection:
+    """Open a connection (autocommit off); raise DatabaseUnavailable when it cannot."""
+    try:
+        conn = psycopg2.connect(
+            url,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name=application_name,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+        )
+    except psycopg2.Error as exc:
+        raise errors.DatabaseUnavailable(
+            f"cannot connect to PostgreSQL: {_first_line(exc)}"
+        ) from exc
+    if readonly:
+        conn.set_session(readonly=True)
+    return conn
+
+
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Cursor]:
+    """A cursor in a transaction: commit on success, roll back on error, errors translated."""
+    try:
+        with conn.cursor() as cursor:
+            yield cursor
+        conn.commit()
+    except psycopg2.Error as exc:
+        _rollback_quietly(conn)
+        raise translate(exc) from exc
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+
+
+def translate(exc: psycopg2.Error) -> errors.BillingError:
+    """Map a psycopg2 error to the project's errors: lost connections are 'unavailable'."""
+    if isinstance(exc, psycopg2.extensions.QueryCanceledError):
+        # A statement timeout is an OperationalError to psycopg2, but the server is fine.
+        return errors.DatabaseError(f"PostgreSQL cancelled a statement: {_first_line(exc)}")
+    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        return errors.DatabaseUnavailable(f"PostgreSQL connection failed: {_first_line(exc)}")
+    return errors.DatabaseError(f"PostgreSQL refused a statement: {_first_line(exc)}")
+
+
+def is_closed(conn: Connection) -> bool:
+    """True when the connection is closed or broken and must be replaced."""
+    return bool(conn.closed)
+
+
+def close_quietly(conn: Connection | None) -> None:
+    """Close a connection, ignoring errors from one that is already broken."""
+    if conn is None:
+        return
+    with contextlib.suppress(psycopg2.Error):
+        conn.close()
+
+
+def execute_values(cursor: Cursor, sql: str, rows: list[tuple[Any, ...]], template: str) -> None:
+    """Run a multi-row VALUES statement (`VALUES %s` in the SQL) in one round trip."""
+    psycopg2.extras.execute_values(cursor, sql, rows, template=template, page_size=len(rows) or 1)
+
+
+def load_queries(package: str, filename: str) -> dict[str, str]:
+    """Read the `-- name: x` blocks of a .sql file shipped in `package` into {name: sql}."""
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    headers = list(_QUERY_HEADER.finditer(text))
+    queries: dict[str, str] = {}
+    for index, header in enumerate(headers):
+        end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
+        queries[header.group("name")] = text[header.end() : end].strip()
+    return queries
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _rollback_quietly(conn: Connection) -> None:
+    try:
+        if not conn.closed:
+            conn.rollback()
+    except psycopg2.Error:
+        pass

@@ -1,0 +1,43 @@
+"""SIGTERM handling, the same for every process: the first asks for a clean stop, a second
+exits at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+
+import structlog
+
+log = structlog.get_logger()
+
+# Exit status of an immediate exit on a second signal (128 + SIGTERM, as a shell reports it).
+EXIT_IMMEDIATE = 128 + signal.SIGTERM
+
+
+class StopSignal(threading.Event):
+    """Set by the first SIGTERM or SIGINT; the loop finishes the work in hand and returns."""
+
+    def __init__(self, finishing: str = "finishing the work in hand") -> None:
+        super().__init__()
+        self._finishing = finishing
+
+    @property
+    def requested(self) -> bool:
+        return self.is_set()
+
+    def install(self) -> StopSignal:
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.is_set():
+            os._exit(EXIT_IMMEDIATE)
+        self.set()
+        log.info(
+            "stop_requested",
+            signal=signal.Signals(signum).name,
+            action=f"{self._finishing}; signal again to exit at once",
+        )

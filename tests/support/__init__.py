@@ -1,0 +1,1 @@
+"""Helpers the test suites share: real services, waiting on conditions, child processes."""

@@ -1,0 +1,187 @@
+"""Build usage-event rows for both tables and insert them directly, for report tests.
+
+`History` hands out ids in API order per (foundation, table) and keeps the rows; `insert`
+writes them with plain SQL. `raw_message` holds the v2 entity the row stands for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg2
+import psycopg2.extras
+
+APP_COLUMNS = [
+    "id",
+    "guid",
+    "created_at",
+    "raw_message",
+    "foundation",
+    "api_version",
+    "state",
+    "previous_state",
+    "instance_count",
+    "previous_instance_count",
+    "memory_in_mb_per_instance",
+    "previous_memory_in_mb_per_instance",
+    "process_guid",
+    "process_type",
+    "app_name",
+    "parent_app_guid",
+    "parent_app_name",
+    "space_guid",
+    "space_name",
+    "org_guid",
+    "task_guid",
+    "task_name",
+]
+SERVICE_COLUMNS = [
+    "id",
+    "guid",
+    "created_at",
+    "raw_message",
+    "foundation",
+    "api_version",
+    "state",
+    "org_guid",
+    "space_guid",
+    "space_name",
+    "service_instance_guid",
+    "service_instance_name",
+    "service_instance_type",
+    "service_plan_guid",
+    "service_plan_name",
+    "service_guid",
+    "service_label",
+]
+MANAGED = "managed_service_instance"
+USER_PROVIDED = "user_provided_service_instance"
+
+
+@dataclass(frozen=True)
+class AppEvent:
+    id: int
+    guid: str
+    created_at: datetime
+    foundation: str
+    state: str
+    previous_state: str | None = None
+    instance_count: int = 1
+    previous_instance_count: int | None = None
+    memory_in_mb_per_instance: int = 1024
+    previous_memory_in_mb_per_instance: int | None = None
+    process_guid: str | None = None
+    process_type: str | None = None
+    app_name: str | None = None
+    parent_app_guid: str | None = None
+    parent_app_name: str | None = None
+    space_guid: str | None = None
+    space_name: str | None = None
+    org_guid: str | None = None
+    task_guid: str | None = None
+    task_name: str | None = None
+
+    def entity(self) -> dict[str, Any]:
+        """The v2 entity this row normalizes."""
+        data = asdict(self)
+        for key in ("id", "guid", "created_at", "foundation", "process_guid"):
+            data.pop(key)
+        data["app_guid"] = self.process_guid or ""
+        return data
+
+
+@dataclass(frozen=True)
+class ServiceEvent:
+    id: int
+    guid: str
+    created_at: datetime
+    foundation: str
+    state: str
+    service_instance_guid: str
+    service_instance_type: str = MANAGED
+    service_instance_name: str | None = None
+    service_plan_guid: str | None = None
+    service_plan_name: str | None = None
+    service_guid: str | None = None
+    service_label: str | None = None
+    org_guid: str | None = None
+    space_guid: str | None = None
+    space_name: str | None = None
+
+    def entity(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("id", "guid", "created_at", "foundation"):
+            data.pop(key)
+        return data
+
+
+@dataclass
+class History:
+    """Events in API order; ids count per foundation and table, as the producer numbers them."""
+
+    apps: list[AppEvent] = field(default_factory=list)
+    services: list[ServiceEvent] = field(default_factory=list)
+    _ids: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def _next_id(self, foundation: str, table: str) -> int:
+        key = (foundation, table)
+        self._ids[key] = self._ids.get(key, 0) + 1
+        return self._ids[key]
+
+    def app(self, created_at: datetime, state: str, foundation: str = "f1", **kw: Any) -> AppEvent:
+        event = AppEvent(
+            id=self._next_id(foundation, "app"),
+            guid=str(uuid.uuid4()),
+            created_at=created_at,
+            foundation=foundation,
+            state=state,
+            **kw,
+        )
+        self.apps.append(event)
+        return event
+
+    def service(
+        self, created_at: datetime, state: str, instance: str, foundation: str = "f1", **kw: Any
+    ) -> ServiceEvent:
+        event = ServiceEvent(
+            id=self._next_id(foundation, "service"),
+            guid=str(uuid.uuid4()),
+            created_at=created_at,
+            foundation=foundation,
+            state=state,
+            service_instance_guid=instance,
+            **kw,
+        )
+        self.services.append(event)
+        return event
+
+
+def _values(event: AppEvent | ServiceEvent, columns: list[str]) -> tuple[Any, ...]:
+    row = asdict(event)
+    row["raw_message"] = orjson.dumps(event.entity()).decode()
+    row["api_version"] = "v2"
+    return tuple(row[c] for c in columns)
+
+
+def insert(url: str, history: History) -> None:
+    """Write the history's rows into the database at `url`."""
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cursor:
+            for table, columns, events in (
+                ("app_usage_events", APP_COLUMNS, history.apps),
+                ("service_usage_events", SERVICE_COLUMNS, history.services),
+            ):
+                if not events:
+                    continue
+                psycopg2.extras.execute_values(
+                    cursor,
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s",
+                    [_values(e, columns) for e in events],
+                )
+    finally:
+        conn.close()
