@@ -1,0 +1,3 @@
+from simulator.main import main
+
+raise SystemExit(main())

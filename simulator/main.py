@@ -1,0 +1,28 @@
+"""`python -m simulator` / `paas-billing simulate`: wire settings, logging and the simulator."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+from shared import logging as shared_logging
+from simulator import settings as simulator_settings
+from simulator.app import Simulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = simulator_settings.load(argv)
+    shared_logging.configure(settings.log_level)
+    simulator = Simulator(settings).start()
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    stopping.wait()
+    simulator.stop()
+    return 0

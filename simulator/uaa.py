@@ -1,0 +1,261 @@
+"""A small UAA: the token endpoint and the token checks the Cloud Controller makes.
+
+Tokens are JWT-shaped (header.payload.signature, HMAC-signed with a per-process key) so
+clients that peek at `exp` work; the server checks them by lookup, and expiry by its clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import orjson
+
+from simulator.exchange import Request, Response, plain_json
+
+# Scopes that mean something to usage events (CF API spec §8.3).
+ADMIN = "cloud_controller.admin"
+ADMIN_READ_ONLY = "cloud_controller.admin_read_only"
+GLOBAL_AUDITOR = "cloud_controller.global_auditor"
+READ = "cloud_controller.read"
+WRITE = "cloud_controller.write"
+# Scopes the `cf` client may hand out on a password grant (cf-deployment's list, abridged).
+CF_CLIENT_SCOPES = (
+    "openid",
+    ADMIN,
+    ADMIN_READ_ONLY,
+    GLOBAL_AUDITOR,
+    READ,
+    WRITE,
+    "uaa.user",
+    "scim.read",
+    "doppler.firehose",
+)
+# How long refresh tokens live (cf-deployment: 30 days).
+REFRESH_TTL = 2_592_000.0
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    secret: str
+    scopes: tuple[str, ...]  # authorities (client_credentials) or allowed scopes (password)
+    grants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    password: str
+    groups: tuple[str, ...]
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token stands for."""
+
+    scopes: frozenset[str]
+    subject: str  # user id, or client id for client_credentials
+    client_id: str
+    expires_at: float
+    username: str | None = None
+
+
+def default_clients(client_id: str, client_secret: str) -> list[Client]:
+    return [
+        Client(client_id, client_secret, (ADMIN_READ_ONLY,), ("client_credentials",)),
+        Client("auditor", "auditor-secret", (GLOBAL_AUDITOR,), ("client_credentials",)),
+        Client("reader", "reader-secret", (READ,), ("client_credentials",)),
+        Client("cf", "", CF_CLIENT_SCOPES, ("password", "refresh_token")),
+    ]
+
+
+def default_users(username: str, password: str) -> list[User]:
+    groups = (ADMIN, ADMIN_READ_ONLY, READ, WRITE, "openid", "uaa.user")
+    user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"simulator-user:{username}"))
+    return [User(username, password, groups, user_id)]
+
+
+class TokenAuthority:
+    """Issues and checks tokens; thread-safe."""
+
+    def __init__(
+        self,
+        clients: list[Client],
+        users: list[User],
+        ttl: float,
+        clock: Callable[[], float],
+        issuer: str,
+    ) -> None:
+        self._clients = {c.client_id: c for c in clients}
+        self._users = {u.username: u for u in users}
+        self._ttl = ttl
+        self._clock = clock
+        self._issuer = issuer
+        self._key = secrets.token_bytes(32)
+        self._access: dict[str, Grant] = {}
+        self._refresh: dict[str, Grant] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ checking
+    def check(self, token: str) -> Grant | None:
+        """The grant behind an access token, or None if unknown or expired."""
+        with self._lock:
+            grant = self._access.get(token)
+        if grant is None or grant.expires_at <= self._clock():
+            return None
+        return grant
+
+    # ------------------------------------------------------------------ the endpoint
+    def token_endpoint(self, request: Request) -> Response:
+        if request.method != "POST":
+            return plain_json(
+                405,
+                {
+                    "error": "method_not_allowed",
+                    "error_description": f"Request method '{request.method}' not supported",
+                },
+            )
+        if request.raw_query:
+            return plain_json(
+                406,
+                {
+                    "error": "query_string_not_allowed",
+                    "error_description": "Parameters must be passed in the body of the request",
+                },
+            )
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        client = self._client(request, form)
+        if client is None:
+            return _bad_credentials()
+        grant_type = form.get("grant_type", "")
+        if grant_type not in client.grants:
+            return plain_json(
+                401,
+                {
+                    "error": "invalid_client",
+                    "error_description": f"Unauthorized grant type: {grant_type}",
+                },
+            )
+        if grant_type == "client_credentials":
+            scopes = _narrow(client.scopes, form.get("scope"))
+            return self._issue(Grant(scopes, client.client_id, client.client_id, 0.0), False)
+        if grant_type == "password":
+            user = self._users.get(form.get("username", ""))
+            if user is None or not hmac.compare_digest(user.password, form.get("password", "")):
+                return _bad_credentials()
+            allowed = tuple(s for s in client.scopes if s in user.groups)
+            scopes = _narrow(allowed, form.get("scope"))
+            return self._issue(
+                Grant(scopes, user.user_id, client.client_id, 0.0, user.username), True
+            )
+        return self._refresh_grant(client, form.get("refresh_token", ""))
+
+    def _client(self, request: Request, form: dict[str, str]) -> Client | None:
+        client_id, secret = form.get("client_id"), form.get("client_secret", "")
+        auth = request.header("authorization") or ""
+        if auth[:6].lower() == "basic ":
+            try:
+                decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+            except ValueError:
+                return None
+            client_id, _, secret = decoded.partition(":")
+        client = self._clients.get(client_id or "")
+        if client is None or not hmac.compare_digest(client.secret, secret):
+            return None
+        return client
+
+    def _refresh_grant(self, client: Client, refresh_token: str) -> Response:
+        with self._lock:
+            grant = self._refresh.get(refresh_token)
+        expired = grant is None or grant.expires_at <= self._clock()
+        if grant is None or expired or grant.client_id != client.client_id:
+            return plain_json(
+                401,
+                {
+                    "error": "invalid_token",
+                    "error_description": "Invalid refresh token (expired or unknown)",
+                },
+            )
+        return self._issue(grant, True, refresh_token)
+
+    def _issue(
+        self, grant: Grant, with_refresh: bool, refresh_token: str | None = None
+    ) -> Response:
+        now = self._clock()
+        jti = uuid.uuid4().hex
+        access = Grant(
+            grant.scopes, grant.subject, grant.client_id, now + self._ttl, grant.username
+        )
+        token = self._jwt(jti, access, now)
+        body: dict[str, object] = {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": max(int(self._ttl) - 1, 0),
+            "scope": " ".join(sorted(grant.scopes)),
+            "jti": jti,
+        }
+        with self._lock:
+            self._access[token] = access
+            if with_refresh:
+                if refresh_token is None:
+                    refresh = Grant(
+                        grant.scopes,
+                        grant.subject,
+                        grant.client_id,
+                        now + REFRESH_TTL,
+                        grant.username,
+                    )
+                    refresh_token = self._jwt(jti + "-r", refresh, now)
+                    self._refresh[refresh_token] = refresh
+                body["refresh_token"] = refresh_token
+        return plain_json(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    def _jwt(self, jti: str, grant: Grant, now: float) -> str:
+        header = {"alg": "HS256", "kid": "simulator", "typ": "JWT"}
+        claims: dict[str, object] = {
+            "jti": jti,
+            "sub": grant.subject,
+            "scope": sorted(grant.scopes),
+            "client_id": grant.client_id,
+            "cid": grant.client_id,
+            "azp": grant.client_id,
+            "iat": int(now),
+            "exp": int(grant.expires_at),
+            "iss": self._issuer,
+            "aud": sorted({s.split(".")[0] for s in grant.scopes} | {grant.client_id}),
+        }
+        if grant.username is not None:
+            claims.update(user_id=grant.subject, user_name=grant.username, origin="uaa")
+        signing_input = _b64(orjson.dumps(header)) + "." + _b64(orjson.dumps(claims))
+        signature = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + _b64(signature)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _narrow(scopes: tuple[str, ...], requested: str | None) -> frozenset[str]:
+    if not requested:
+        return frozenset(scopes)
+    return frozenset(s for s in requested.split() if s in scopes)
+
+
+def _bad_credentials() -> Response:
+    return plain_json(
+        401,
+        {"error": "unauthorized", "error_description": "Bad credentials"},
+        {
+            "WWW-Authenticate": 'Basic realm="UAA/client", error="unauthorized", '
+            'error_description="Bad credentials"'
+        },
+    )
