@@ -1,0 +1,3 @@
+from producer.main import main
+
+raise SystemExit(main())

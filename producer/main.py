@@ -1,0 +1,80 @@
+"""`python -m producer`: wire settings, logging, collaborators; run until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from producer import poller, settings, uaa
+from producer.cf_client import CloudController
+from producer.cursor import CursorStore
+from producer.instruments import Instruments
+from producer.publisher import Publisher
+from producer.runner import Runner
+from producer.transport import Transport
+from shared import errors, metrics, runtime
+from shared import logging as shared_logging
+from shared import settings as shared_settings
+from shared.shutdown import StopSignal
+
+log = structlog.get_logger()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="producer",
+        description="Poll the CF usage-events API and publish every event to RabbitMQ in API "
+        "order. Configured by environment: DATABASE_URL, AMQP_URL, CF_API_ADDRESS, CF_* "
+        "credentials, COLLECTOR_*, CF_API_VERSION, CF_FOUNDATION, METRICS_PORT, LOG_LEVEL.",
+    ).parse_args(argv)
+    config = shared_settings.load(settings.ProducerSettings)
+    try:
+        settings.auth_method(config)
+    except errors.ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return shared_settings.EXIT_CONFIG
+    shared_logging.configure(config.log_level)
+    stop = StopSignal("finishing the page in hand").install()
+    registry = CollectorRegistry()
+    instruments = Instruments(registry)
+    transport = Transport(config.cf_user_agent, verify_tls=not config.cf_skip_ssl_validation)
+    publisher = Publisher(config.amqp_url)
+    store = CursorStore(config.database_url, config.cf_foundation)
+    runner = Runner(
+        foundation=config.cf_foundation,
+        api_version=config.cf_api_version,
+        fetch_limit=config.collector_fetch_limit,
+        timing=poller.Timing(
+            default_schedule=config.collector_default_schedule,
+            min_wait=config.collector_min_wait_time,
+            record_min_age=config.collector_record_min_age,
+        ),
+        database_url=config.database_url,
+        cloud_controller=CloudController(
+            transport,
+            config.cf_api_address,
+            uaa.token_source(config, transport),
+            config.cf_api_version,
+            instruments,
+        ),
+        publisher=publisher,
+        store=store,
+        instruments=instruments,
+        stop=stop,
+    )
+    server = metrics.serve(config.metrics_port, registry, runner.health_checks())
+    runtime.tune_garbage_collector()
+    try:
+        return runner.run()
+    except errors.BillingError as exc:  # permanent: e.g. a migration PostgreSQL refuses
+        log.error("producer_failed", error=str(exc))
+        return 1
+    finally:
+        publisher.close()
+        store.close()
+        transport.close()
+        if server is not None:
+            server.stop()

@@ -1,0 +1,159 @@
+"""CF usage-event list pages (v2 and v3): frozen models of what the API returns, and events.
+
+Only the fields the producer needs are modelled; each resource is kept exactly as received,
+because that is what gets published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared import errors
+from shared.states import ApiVersion
+
+# An event guid: the API's are 36-character UUIDs; anything non-empty is accepted here.
+_GUID = Field(min_length=1, max_length=255)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedEvent:
+    """One event of a page: its guid, its time (None when unparseable) and the raw resource."""
+
+    guid: str
+    created_at: datetime | None
+    created_at_text: object
+    resource: dict[str, Any]
+
+
+class V2Metadata(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    guid: str = _GUID
+    created_at: object = None
+
+
+class V2Resource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    metadata: V2Metadata
+    entity: dict[str, Any]
+
+
+class V2Page(BaseModel):
+    """`GET /v2/*_usage_events`: an envelope with `resources`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    total_results: int | None = None
+    resources: list[dict[str, Any]]
+
+
+class V3Resource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    guid: str = _GUID
+    created_at: object = None
+
+
+class V3Page(BaseModel):
+    """`GET /v3/*_usage_events`: `pagination` and `resources`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    pagination: dict[str, Any] | None = None
+    resources: list[dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    """The fields of a v2 (`error_code`, `description`) or v3 (`errors[]`) error body."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    error_code: str | None = None
+    description: str | None = None
+    errors: list[dict[str, Any]] = []
+
+    def text(self) -> str:
+        """One line describing the error, as the API put it."""
+        if self.errors:
+            first = self.errors[0]
+            return f"{first.get('title', '')}: {first.get('detail', '')}".strip(": ")
+        return f"{self.error_code or ''}: {self.description or ''}".strip(": ")
+
+
+def parse_page(version: ApiVersion, body: bytes) -> list[FetchedEvent]:
+    """The events of a list page in API order; raise CloudFoundryUnavailable when malformed."""
+    try:
+        data = orjson.loads(body)
+        if version is ApiVersion.V2:
+            return [_v2_event(r) for r in V2Page.model_validate(data).resources]
+        return [_v3_event(r) for r in V3Page.model_validate(data).resources]
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        raise errors.CloudFoundryUnavailable(
+            f"the API returned a malformed {version} page: {str(exc).splitlines()[0]}"
+        ) from None
+
+
+def parse_event(version: ApiVersion, body: bytes) -> FetchedEvent:
+    """One event (`GET .../:guid`); raise CloudFoundryUnavailable when malformed."""
+    try:
+        data = orjson.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object, got {type(data).__name__}")
+        return _v2_event(data) if version is ApiVersion.V2 else _v3_event(data)
+    except (orjson.JSONDecodeError, ValidationError, ValueError) as exc:
+        raise errors.CloudFoundryUnavailable(
+            f"the API returned a malformed {version} event: {str(exc).splitlines()[0]}"
+        ) from None
+
+
+def is_reseed_shaped(version: ApiVersion, event: FetchedEvent) -> bool:
+    """A purge-and-reseed row: its guid is its process's (app) or service instance's guid.
+
+    A later purge re-emits such a guid at another place in the table (CF API spec §5.3).
+    """
+    resource = event.resource
+    if version is ApiVersion.V2:
+        entity = resource.get("entity")
+        if not isinstance(entity, dict):
+            return False
+        return event.guid in (entity.get("app_guid"), entity.get("service_instance_guid"))
+    for key in ("process", "service_instance"):
+        owner = resource.get(key)
+        if isinstance(owner, dict) and owner.get("guid") == event.guid:
+            return True
+    return False
+
+
+def parse_error(body: bytes) -> ErrorBody:
+    """The error body, or an empty one when the body is not the API's JSON."""
+    try:
+        return ErrorBody.model_validate(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValidationError):
+        return ErrorBody(description=body[:200].decode("utf-8", "replace"))
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 3339 time with an offset, or None (unparseable or without an offset)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _v2_event(raw: dict[str, Any]) -> FetchedEvent:
+    meta = V2Resource.model_validate(raw).metadata
+    return FetchedEvent(meta.guid, parse_time(meta.created_at), meta.created_at, raw)
+
+
+def _v3_event(raw: dict[str, Any]) -> FetchedEvent:
+    head = V3Resource.model_validate(raw)
+    return FetchedEvent(head.guid, parse_time(head.created_at), head.created_at, raw)

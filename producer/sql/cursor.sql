@@ -1,0 +1,36 @@
+-- The producer's cursors, collection gaps and its per-foundation singleton lock.
+
+-- name: session
+-- A cursor save need not wait for its WAL flush: if PostgreSQL itself crashes, the last
+-- moments of cursor moves are lost and those events republished (consumers drop repeats).
+SET synchronous_commit = off;
+
+-- name: try_lock
+SELECT pg_try_advisory_lock(hashtextextended('paas-billing-producer/' || %(foundation)s, 0));
+
+-- name: unlock
+SELECT pg_advisory_unlock(hashtextextended('paas-billing-producer/' || %(foundation)s, 0));
+
+-- name: load_cursor
+SELECT after_guid, last_created_at, sequence
+FROM collector_cursors
+WHERE foundation = %(foundation)s AND kind = %(kind)s;
+
+-- name: save_cursor
+-- Never moves the sequence backwards: a producer that lost its lock cannot undo another's work.
+INSERT INTO collector_cursors AS c (foundation, kind, after_guid, last_created_at, sequence)
+VALUES (%(foundation)s, %(kind)s, %(after_guid)s, %(last_created_at)s, %(sequence)s)
+ON CONFLICT (foundation, kind) DO UPDATE
+SET after_guid = EXCLUDED.after_guid,
+    last_created_at = EXCLUDED.last_created_at,
+    sequence = EXCLUDED.sequence,
+    updated_at = now()
+WHERE c.sequence <= EXCLUDED.sequence
+RETURNING sequence;
+
+-- name: record_gap
+INSERT INTO collection_gaps
+    (foundation, kind, lost_guid, gap_from, gap_to, resumed_guid, reason)
+VALUES
+    (%(foundation)s, %(kind)s, %(lost_guid)s, %(gap_from)s, %(gap_to)s, %(resumed_guid)s,
+     %(reason)s);
