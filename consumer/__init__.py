@@ -1,0 +1,1 @@
+"""The consumer: stores usage events from RabbitMQ in PostgreSQL exactly once."""

@@ -1,0 +1,125 @@
+"""The dead-letter queue as an operator sees it: browse without consuming, replay after a fix.
+
+Browsing takes messages with basic.get and hands them back with nack(requeue): nothing is
+removed. Replay republishes a message to the events exchange (confirmed) before acking it off
+the dead-letter queue, so a crash in between leaves a copy in both places (the consumer's guid
+dedupe makes that harmless), never in neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from consumer import dead_letters
+from shared import amqp, errors, topology
+
+# Headers the broker adds when it dead-letters on its own (delivery limit reached).
+_BROKER_DEATH_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+    "x-delivery-count",
+)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One dead-lettered message and what its headers say about it."""
+
+    tag: int
+    body: bytes
+    properties: Any
+    guid: str | None
+    kind: str | None
+    foundation: str | None
+    reason: str
+    when: str | None
+    routing_key: str | None
+
+    def summary(self) -> dict[str, str | None]:
+        return {
+            "guid": self.guid,
+            "kind": self.kind,
+            "foundation": self.foundation,
+            "reason": self.reason,
+            "when": self.when,
+        }
+
+
+def browse(channel: Any, limit: int) -> list[DeadLetter]:
+    """Take up to `limit` messages unacked; the caller acks or returns them."""
+    letters: list[DeadLetter] = []
+    try:
+        while len(letters) < limit:
+            method, properties, body = channel.basic_get(topology.DEAD_LETTER_QUEUE)
+            if method is None:
+                break
+            letters.append(_read(method.delivery_tag, method.routing_key, properties, body))
+    except amqp.CONNECTION_ERRORS as exc:
+        raise errors.BrokerUnavailable(f"reading the dead-letter queue failed: {exc!r}") from exc
+    return letters
+
+
+def give_back(channel: Any) -> None:
+    """Return every message this channel holds unacked to the queue."""
+    try:
+        channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+    except amqp.CONNECTION_ERRORS as exc:
+        raise errors.BrokerUnavailable(f"returning dead letters failed: {exc!r}") from exc
+
+
+def replay(channel: Any, letter: DeadLetter) -> None:
+    """Republish to the events exchange with confirms, then remove from the dead letters."""
+    routing_key = letter.routing_key or letter.kind
+    if routing_key not in ("app", "service"):
+        raise errors.PublishFailed(f"cannot tell the kind of {letter.guid}: got {routing_key!r}")
+    headers = dict(getattr(letter.properties, "headers", None) or {})
+    for name in (*dead_letters.ADDED_HEADERS, *_BROKER_DEATH_HEADERS):
+        headers.pop(name, None)
+    properties = dead_letters.copy_properties(letter.properties, headers)
+    dead_letters.confirmed_publish(
+        channel, topology.EVENTS_EXCHANGE, routing_key, letter.body, properties
+    )
+    try:
+        channel.basic_ack(delivery_tag=letter.tag)
+    except amqp.CONNECTION_ERRORS as exc:
+        raise errors.BrokerUnavailable(f"removing a replayed dead letter failed: {exc!r}") from exc
+
+
+def _read(tag: int, routing_key: str, properties: Any, body: bytes) -> DeadLetter:
+    headers: dict[str, Any] = dict(getattr(properties, "headers", None) or {})
+    deaths = headers.get("x-death") or [{}]
+    first_death = deaths[-1] if isinstance(deaths, list) and deaths else {}
+    reason = headers.get(topology.REASON_HEADER)
+    if reason is None:
+        broker_reason = headers.get("x-first-death-reason") or first_death.get("reason")
+        reason = f"dead-lettered by the broker: {_text(broker_reason) or 'unknown'}"
+    when = headers.get(dead_letters.DEAD_LETTERED_AT_HEADER) or first_death.get("time")
+    original_keys = first_death.get("routing-keys") or [None]
+    return DeadLetter(
+        tag=tag,
+        body=body,
+        properties=properties,
+        guid=_text(headers.get(dead_letters.GUID_HEADER)),
+        kind=_text(headers.get(dead_letters.KIND_HEADER)),
+        foundation=_text(headers.get(dead_letters.FOUNDATION_HEADER)),
+        reason=_text(reason) or "",
+        when=when.isoformat() if isinstance(when, datetime) else _text(when),
+        routing_key=_text(headers.get(dead_letters.ROUTING_KEY_HEADER))
+        or _text(original_keys[0])
+        or (routing_key or None),
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

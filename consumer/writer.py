@@ -1,0 +1,211 @@
+"""Writes batches of decoded events to PostgreSQL: one transaction, each guid once.
+
+The fast path copies the batch into per-session staging tables and moves it into the event
+tables with `ON CONFLICT (guid) DO NOTHING`. When PostgreSQL refuses a row's data (a value
+out of range, a NUL byte), the batch is split in halves until the refused rows stand alone;
+those come back with the database's reason and everything else is stored.
+"""
+
+from __future__ import annotations
+
+import io
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from consumer.delivery import Accepted
+from shared import db, errors, events
+from shared.states import EventKind
+
+# The columns both copies fill, in the order of `copy_app` / `copy_service` in writer.sql.
+COMMON_COLUMNS = ("id", "guid", "created_at", "raw_message", "foundation", "api_version")
+# Normalized app columns after the common ones.
+APP_COLUMNS = (
+    "state",
+    "previous_state",
+    "instance_count",
+    "previous_instance_count",
+    "memory_in_mb_per_instance",
+    "previous_memory_in_mb_per_instance",
+    "process_guid",
+    "process_type",
+    "app_name",
+    "parent_app_guid",
+    "parent_app_name",
+    "space_guid",
+    "space_name",
+    "org_guid",
+    "task_guid",
+    "task_name",
+    "buildpack_guid",
+    "buildpack_name",
+)
+# Normalized service columns after the common ones.
+SERVICE_COLUMNS = (
+    "state",
+    "org_guid",
+    "space_guid",
+    "space_name",
+    "service_instance_guid",
+    "service_instance_name",
+    "service_instance_type",
+    "service_plan_guid",
+    "service_plan_name",
+    "service_guid",
+    "service_label",
+    "service_broker_guid",
+    "service_broker_name",
+)
+# SQLSTATE classes that blame a row's data (22 data exception, 23 integrity violation): the
+# row is refused. Anything else (a missing table, a permission) blames the system, and the
+# batch is retried rather than dead-lettered.
+ROW_FAULT_CLASSES = ("22", "23")
+# COPY text format escapes.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@dataclass
+class WriteResult:
+    """What one write did: rows stored and duplicates skipped per kind, rows refused."""
+
+    stored: dict[EventKind, int] = field(default_factory=lambda: dict.fromkeys(EventKind, 0))
+    duplicates: dict[EventKind, int] = field(default_factory=lambda: dict.fromkeys(EventKind, 0))
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    newest: dict[EventKind, datetime] = field(default_factory=dict)
+
+
+class Writer:
+    """One PostgreSQL connection, reopened when it breaks."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._queries = db.load_queries("consumer.sql", "writer.sql")
+        self._conn: db.Connection | None = None
+
+    def close(self) -> None:
+        db.close_quietly(self._conn)
+        self._conn = None
+
+    def ping(self) -> None:
+        """Raise DatabaseUnavailable unless a round trip works."""
+        with db.transaction(self._connection()) as cursor:
+            cursor.execute(self._queries["ping"])
+
+    def write(self, items: Sequence[Accepted]) -> WriteResult:
+        """Store the events; return refused ones by index. Raise on a system-wide failure."""
+        result = WriteResult()
+        self._write_part(list(enumerate(items)), result)
+        for item in items:
+            event = item.event
+            newest = result.newest.get(event.kind)
+            if newest is None or event.row.created_at > newest:
+                result.newest[event.kind] = event.row.created_at
+        return result
+
+    def _write_part(self, part: list[tuple[int, Accepted]], result: WriteResult) -> None:
+        if not part:
+            return
+        try:
+            stored = self._copy_and_move([item for _, item in part])
+        except errors.DatabaseError as exc:
+            if not is_row_fault(exc):
+                raise
+            if len(part) == 1:
+                result.refused.append((part[0][0], str(exc)))
+                return
+            middle = len(part) // 2
+            self._write_part(part[:middle], result)
+            self._write_part(part[middle:], result)
+            return
+        for kind, count in stored.items():
+            total = sum(1 for _, item in part if item.event.kind is kind)
+            result.stored[kind] += count
+            result.duplicates[kind] += total - count
+
+    def _copy_and_move(self, items: list[Accepted]) -> dict[EventKind, int]:
+        apps = [item for item in items if item.event.kind is EventKind.APP]
+        services = [item for item in items if item.event.kind is EventKind.SERVICE]
+        stored = dict.fromkeys(EventKind, 0)
+        with db.transaction(self._connection()) as cursor:
+            if apps:
+                cursor.copy_expert(self._queries["copy_app"], copy_text(apps, APP_COLUMNS))
+                cursor.execute(self._queries["move_app"])
+                stored[EventKind.APP] = cursor.rowcount
+                if any(is_reseed_shaped(item.event) for item in apps):
+                    cursor.execute(self._queries["move_app_reseeds"])
+                    stored[EventKind.APP] += cursor.rowcount
+            if services:
+                text = copy_text(services, SERVICE_COLUMNS)
+                cursor.copy_expert(self._queries["copy_service"], text)
+                cursor.execute(self._queries["move_service"])
+                stored[EventKind.SERVICE] = cursor.rowcount
+                if any(is_reseed_shaped(item.event) for item in services):
+                    cursor.execute(self._queries["move_service_reseeds"])
+                    stored[EventKind.SERVICE] += cursor.rowcount
+        return stored
+
+    def _connection(self) -> db.Connection:
+        if self._conn is not None and db.is_closed(self._conn):
+            self.close()
+        if self._conn is None:
+            conn = db.connect(self._url, application_name="paas-billing-consumer")
+            try:
+                with db.transaction(conn) as cursor:
+                    cursor.execute(self._queries["create_app_staging"])
+                    cursor.execute(self._queries["create_service_staging"])
+            except BaseException:
+                db.close_quietly(conn)
+                raise
+            self._conn = conn
+        return self._conn
+
+
+def is_reseed_shaped(event: events.StoredEvent) -> bool:
+    """A purge-and-reseed row: its guid is its process's (app) or its instance's (service).
+
+    A later purge re-emits that guid with a new created_at; `move_*_reseeds` stores it then
+    under a guid derived from both (docs/operating.md, "Purge and reseed").
+    """
+    row = event.row
+    if isinstance(row, events.AppEventRow):
+        return row.guid == row.process_guid
+    return row.guid == row.service_instance_guid
+
+
+def is_row_fault(exc: errors.DatabaseError) -> bool:
+    """True when PostgreSQL refused a row's data rather than the statement as a whole."""
+    code = getattr(exc.__cause__, "pgcode", None) or ""
+    return code[:2] in ROW_FAULT_CLASSES
+
+
+def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.StringIO:
+    """The rows in COPY text format: tab-separated, `\\N` for NULL, specials escaped."""
+    lines: list[str] = []
+    for item in items:
+        event = item.event
+        row = event.row
+        values = [
+            str(event.sequence),
+            _text(row.guid),
+            row.created_at.isoformat(),
+            _text(item.raw_json),
+            _text(event.foundation),
+            event.api_version.value,
+        ]
+        for value in operator.attrgetter(*columns)(row):
+            if value is None:
+                values.append("\\N")
+            elif isinstance(value, str):
+                values.append(_text(value))
+            else:
+                values.append(str(value))
+        lines.append("\t".join(values))
+    lines.append("")
+    return io.StringIO("\n".join(lines))
+
+
+def _text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
