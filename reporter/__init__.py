@@ -1,0 +1,1 @@
+"""The reporter: answers usage-report requests from RabbitMQ with sums from PostgreSQL."""

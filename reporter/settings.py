@@ -1,0 +1,29 @@
+"""The reporter's settings, from the environment only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.durations import Duration
+from shared.settings import AmqpUrl, PostgresUrl
+
+
+class ReporterSettings(BaseSettings):
+    """`python -m reporter` configuration (names as the contract gives them)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    database_url: PostgresUrl
+    amqp_url: AmqpUrl
+    log_level: str = "INFO"
+    # Port of /metrics and /healthz; unset means no metrics server.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Attempts after the first when the database is unreachable, before an `unavailable` reply.
+    report_db_retries: int = Field(default=3, ge=0, le=20)
+    # Wait before the first retry; doubled each time.
+    report_db_retry_wait: Duration = timedelta(seconds=1)
+    # Longest a report's queries may run.
+    report_statement_timeout: Duration = timedelta(seconds=60)
