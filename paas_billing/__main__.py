@@ -1,0 +1,3 @@
+from paas_billing.cli import main
+
+raise SystemExit(main())

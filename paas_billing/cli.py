@@ -1,0 +1,45 @@
+"""`paas-billing COMMAND [ARGS]`: dispatches to the process or tool the command names."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+
+# command -> (module with `main(argv) -> int`, one-line description for --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "producer": ("producer.main", "poll the CF API and publish usage events in API order"),
+    "consumer": ("consumer.main", "store usage events from RabbitMQ in PostgreSQL"),
+    "reporter": ("reporter.main", "answer usage report requests from RabbitMQ"),
+    "migrate": ("paas_billing.migrate_command", "create or upgrade the database schema"),
+    "report": ("reporter.client", "request a usage report and print it"),
+    "simulate": ("simulator.main", "run the built-in Cloud Foundry API simulator"),
+    "demo": ("paas_billing.demo", "run the whole system locally, without Docker"),
+    "dead-letters": ("consumer.dead_letter_command", "list or replay dead-lettered events"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    return (
+        "usage: paas-billing COMMAND [ARGS...]\n\n"
+        "Meters a Cloud Foundry platform. Commands:\n"
+        + "\n".join(lines)
+        + "\n\nEach command is configured by environment variables; "
+        "`paas-billing COMMAND --help` says which.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage(), end="")
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"paas-billing: unknown command {command!r}\n\n{usage()}", end="", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    entry: Callable[[list[str]], int] = module.main
+    return entry(rest)

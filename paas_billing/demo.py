@@ -1,0 +1,164 @@
+"""`paas-billing demo`: the whole system without Docker, in one terminal.
+
+Starts the simulator, producer, consumer(s) and reporter as child processes against the local
+PostgreSQL and RabbitMQ, shows a live line of events fetched and stored, prints a first
+report once the simulated history is in, and stops everything cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psycopg2
+from psycopg2 import sql
+
+from paas_billing import children, progress
+from reporter import client
+from shared import amqp, migrate, topology
+from shared import logging as shared_logging
+
+# The local services of a development machine (trust auth, guest/guest).
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2f"
+# The database the demo recreates on every run.
+DEMO_DATABASE = "paas_billing_demo"
+# Minimum event age for the demo's producer: above the simulator's late-commit delay (3s).
+DEMO_RECORD_MIN_AGE = "10s"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="paas-billing demo",
+        description="Run simulator, producer, consumers and reporter locally (no Docker), using "
+        f"PostgreSQL at {LOCAL_POSTGRES} (database {DEMO_DATABASE}, recreated each run) and "
+        f"RabbitMQ at {LOCAL_AMQP}. Ctrl-C stops everything.",
+    )
+    p.add_argument("--events", type=int, default=20_000, help="size of the simulated history")
+    p.add_argument("--consumers", type=int, default=2, help="how many consumers to run")
+    p.add_argument("--seed", type=int, default=1, help="seed of the simulated history")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    shared_logging.configure("WARNING")
+    database_url = f"{LOCAL_POSTGRES}/{DEMO_DATABASE}"
+    try:
+        prepare(database_url)
+    except (psycopg2.Error, OSError) as exc:
+        print(f"demo: PostgreSQL at {LOCAL_POSTGRES} is not usable: {exc}".strip(), file=sys.stderr)
+        return 1
+    logs = Path(tempfile.mkdtemp(prefix="paas-billing-demo-"))
+    print(f"demo: logs in {logs}")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda _s, _f: stop.set())
+    signal.signal(signal.SIGTERM, lambda _s, _f: stop.set())
+    running = children.Children(logs)
+    try:
+        return run(args, database_url, running, stop)
+    finally:
+        codes = running.stop_all()
+        print(f"\ndemo: stopped ({', '.join(f'{k} {v}' for k, v in codes.items())})")
+
+
+def prepare(database_url: str) -> None:
+    """Recreate the demo database, migrate it, and empty the demo's queues."""
+    admin = psycopg2.connect(f"{LOCAL_POSTGRES}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        name = sql.Identifier(DEMO_DATABASE)
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    admin.close()
+    migrate.apply(database_url)
+    connection = amqp.connect(LOCAL_AMQP, name="paas-billing-demo")
+    try:
+        channel = connection.channel()
+        topology.declare_events(channel)
+        channel.queue_purge(topology.EVENTS_QUEUE)
+        channel.queue_purge(topology.DEAD_LETTER_QUEUE)
+    finally:
+        amqp.close_quietly(connection)
+
+
+def run(
+    args: argparse.Namespace, database_url: str, running: children.Children, stop: threading.Event
+) -> int:
+    ready = running.logs / "simulator.url"
+    running.start(
+        "simulator",
+        "simulator",
+        {},
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        "--events",
+        str(args.events),
+        "--seed",
+        str(args.seed),
+        "--live-rate",
+        "1",
+    )
+    if not progress.wait_for(lambda: ready.exists() and ready.read_text().strip(), stop, running):
+        return 1
+    cf_url = ready.read_text().strip()
+    print(f"demo: simulator at {cf_url}")
+    base = {"DATABASE_URL": database_url, "AMQP_URL": LOCAL_AMQP, "LOG_LEVEL": "INFO"}
+    ports = {name: free_port() for name in ("producer", "consumer")}
+    running.start(
+        "producer",
+        "producer",
+        {
+            **base,
+            "METRICS_PORT": str(ports["producer"]),
+            "CF_API_ADDRESS": cf_url,
+            "CF_CLIENT_ID": "paas-billing",
+            "CF_CLIENT_SECRET": "paas-billing-secret",
+            "COLLECTOR_RECORD_MIN_AGE": DEMO_RECORD_MIN_AGE,
+            "COLLECTOR_MIN_WAIT_TIME": "0s",
+            "COLLECTOR_DEFAULT_SCHEDULE": "2s",
+            "COLLECTOR_FETCH_LIMIT": "100",
+        },
+    )
+    for index in range(args.consumers):
+        env = {**base, "METRICS_PORT": str(ports["consumer"])} if index == 0 else base
+        running.start(f"consumer-{index + 1}", "consumer", env)
+    running.start("reporter", "reporter", base)
+    meter = progress.Meter(database_url, ports["producer"])
+    if not meter.until_stored(args.events, stop, running):
+        return 0 if stop.is_set() else 1
+    print_first_report()
+    meter.until_stopped(stop, running)
+    return 0 if stop.is_set() else 1
+
+
+def print_first_report() -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = orjson.dumps(
+        {
+            "from": (now - timedelta(days=31)).isoformat(),
+            "to": now.isoformat(),
+            "group_by": "org",
+        }
+    )
+    reply = client.call(LOCAL_AMQP, body, timeout=60)
+    if reply is None or reply.get("status") != "ok":
+        print(f"\ndemo: the first report failed: {reply}", file=sys.stderr)
+        return
+    print("\n\nFirst report: usage per org over the last 31 days\n")
+    print(client.render(reply["report"], "table"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
