@@ -48,19 +48,11 @@ class ProcessEffect(StrEnum):
 
 
 # The mapping from process states to usage. A state not listed here is stored and ignored.
+# The database holds the same mapping in process_state_effects (migration 0006), which keeps
+# the process spans; tests/integration/test_process_spans.py keeps the two equal.
 # WAS_RUNNING is the baseline the Cloud Controller adds for processes still running after pruning.
 PROCESS_STATE_EFFECTS: dict[str, ProcessEffect] = {
     AppState.STARTED: ProcessEffect.RUNNING,
     AppState.WAS_RUNNING: ProcessEffect.RUNNING,
     AppState.STOPPED: ProcessEffect.STOPPED,
 }
-
-
-def running_states() -> list[str]:
-    """Process states that mean running, for SQL parameters."""
-    return sorted(s for s, e in PROCESS_STATE_EFFECTS.items() if e is ProcessEffect.RUNNING)
-
-
-def stopped_states() -> list[str]:
-    """Process states that mean stopped, for SQL parameters."""
-    return sorted(s for s, e in PROCESS_STATE_EFFECTS.items() if e is ProcessEffect.STOPPED)

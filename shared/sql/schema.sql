@@ -131,3 +131,181 @@ DROP INDEX app_usage_events_process_report_idx;
 -- (NULL when guid is the API's own).
 ALTER TABLE app_usage_events ADD COLUMN api_guid text;
 ALTER TABLE service_usage_events ADD COLUMN api_guid text;
+
+-- Process spans maintained with the events (reporter, migration 0006).
+CREATE TABLE process_state_effects (
+    state text PRIMARY KEY,
+    running boolean NOT NULL
+);
+-- The same mapping as shared/states.py PROCESS_STATE_EFFECTS (a test keeps them equal).
+INSERT INTO process_state_effects (state, running) VALUES
+    ('STARTED', true), ('WAS_RUNNING', true), ('STOPPED', false);
+
+CREATE TABLE process_spans (
+    org_key text NOT NULL,
+    process_guid text NOT NULL,
+    foundation text NOT NULL,
+    event_id bigint NOT NULL,
+    carried boolean NOT NULL,
+    space_guid text,
+    start_at timestamptz NOT NULL,
+    end_at timestamptz NOT NULL,
+    instances integer,
+    memory_in_mb integer
+);
+CREATE INDEX process_spans_resource_idx
+    ON process_spans (org_key, process_guid, foundation, event_id);
+
+-- Recompute the spans of the given processes from each one's last state change before
+-- from_ids[i] (from its first when there is none). Called by the triggers below.
+CREATE FUNCTION process_spans_refresh(org_keys text[], process_guids text[],
+                                      foundations text[], from_ids bigint[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'app_usage_events may only be written under READ COMMITTED '
+                        '(process spans), not %', current_setting('transaction_isolation');
+    END IF;
+    PERFORM pg_advisory_xact_lock(1885956711, k)
+    FROM (
+        SELECT DISTINCT hashtext(p || '@' || f) AS k
+        FROM unnest(process_guids, foundations) AS t(p, f)
+        ORDER BY k
+    ) keys;
+
+    WITH starts AS (
+        SELECT t.o AS org_key, t.p AS process_guid, t.f AS foundation, before.id AS start_id
+        FROM (
+            SELECT o, p, f, min(i) AS i
+            FROM unnest(org_keys, process_guids, foundations, from_ids) AS u(o, p, f, i)
+            GROUP BY o, p, f
+        ) t
+        LEFT JOIN LATERAL (
+            SELECT e.id
+            FROM app_usage_events e
+            JOIN process_state_effects s ON s.state = e.state
+            WHERE e.process_guid = t.p AND e.foundation = t.f
+              AND coalesce(e.org_guid, '') = t.o AND e.id < t.i
+            ORDER BY e.id DESC
+            LIMIT 1
+        ) before ON true
+    ),
+    -- Same snapshot as the INSERT below, which reads events only: the old spans go, the
+    -- recomputed ones come. A process's carried span stays unless it is recomputed from its
+    -- first state change (the first is then unchanged).
+    gone AS (
+        DELETE FROM process_spans s
+        USING starts t
+        WHERE s.org_key = t.org_key AND s.process_guid = t.process_guid
+          AND s.foundation = t.foundation
+          AND (t.start_id IS NULL OR s.event_id >= t.start_id AND NOT s.carried)
+    )
+    INSERT INTO process_spans (org_key, process_guid, foundation, event_id, carried,
+                               space_guid, start_at, end_at, instances, memory_in_mb)
+    SELECT org_key, process_guid, foundation, id, c.carried, space_guid,
+           CASE WHEN c.carried THEN '-infinity' ELSE created_at END,
+           CASE WHEN c.carried THEN created_at ELSE next_at END,
+           CASE WHEN c.carried THEN coalesce(previous_instance_count, instance_count)
+                ELSE instance_count END,
+           CASE WHEN c.carried
+                THEN coalesce(previous_memory_in_mb_per_instance, memory_in_mb_per_instance)
+                ELSE memory_in_mb_per_instance END
+    FROM (
+        SELECT t.org_key, t.process_guid, t.foundation, t.start_id, e.id, e.space_guid,
+               e.created_at, e.instance_count, e.previous_instance_count,
+               e.memory_in_mb_per_instance, e.previous_memory_in_mb_per_instance,
+               s.running,
+               coalesce(ps.running, false) AS previous_running,
+               lead(e.created_at, 1, 'infinity') OVER w AS next_at,
+               row_number() OVER w AS n
+        FROM starts t
+        JOIN app_usage_events e
+          ON e.process_guid = t.process_guid AND e.foundation = t.foundation
+         AND coalesce(e.org_guid, '') = t.org_key
+         AND e.id >= coalesce(t.start_id, -9223372036854775807 - 1)
+        JOIN process_state_effects s ON s.state = e.state
+        LEFT JOIN process_state_effects ps ON ps.state = e.previous_state
+        WINDOW w AS (PARTITION BY t.org_key, t.process_guid, t.foundation ORDER BY e.id)
+    ) changes
+    CROSS JOIN LATERAL (VALUES (false), (true)) AS c(carried)
+    WHERE CASE WHEN c.carried THEN start_id IS NULL AND n = 1 AND previous_running
+               ELSE running END;
+END;
+$$;
+
+CREATE FUNCTION process_spans_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
+    FROM (
+        SELECT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f, min(id) AS i
+        FROM new_rows
+        WHERE process_guid IS NOT NULL
+          AND state IN (SELECT state FROM process_state_effects)
+        GROUP BY 1, 2, 3
+    ) touched
+    HAVING count(*) > 0;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION process_spans_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
+    FROM (
+        SELECT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f, min(id) AS i
+        FROM old_rows
+        WHERE process_guid IS NOT NULL
+        GROUP BY 1, 2, 3
+    ) touched
+    HAVING count(*) > 0;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION process_spans_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
+    FROM (
+        SELECT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f, min(id) AS i
+        FROM (SELECT org_guid, process_guid, foundation, id FROM old_rows
+              UNION ALL
+              SELECT org_guid, process_guid, foundation, id FROM new_rows) changed
+        WHERE process_guid IS NOT NULL
+        GROUP BY 1, 2, 3
+    ) touched
+    HAVING count(*) > 0;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION process_spans_after_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE process_spans;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER process_spans_insert AFTER INSERT ON app_usage_events
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION process_spans_after_insert();
+CREATE TRIGGER process_spans_delete AFTER DELETE ON app_usage_events
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION process_spans_after_delete();
+CREATE TRIGGER process_spans_update AFTER UPDATE ON app_usage_events
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION process_spans_after_update();
+CREATE TRIGGER process_spans_truncate AFTER TRUNCATE ON app_usage_events
+    FOR EACH STATEMENT EXECUTE FUNCTION process_spans_after_truncate();
+
+-- The spans of the events already stored.
+SELECT process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
+FROM (
+    SELECT DISTINCT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f,
+           (-9223372036854775807 - 1)::bigint AS i
+    FROM app_usage_events
+    WHERE process_guid IS NOT NULL
+) stored
+HAVING count(*) > 0;
+
+-- The reporter reads process_spans now, not the process stream of 0004.
+DROP INDEX app_usage_events_org_process_idx;

@@ -185,3 +185,13 @@ def insert(url: str, history: History) -> None:
                 )
     finally:
         conn.close()
+
+
+def insert_apps(cursor: Any, events: list[AppEvent]) -> None:
+    """Write app events with one INSERT statement on `cursor` (the caller's transaction)."""
+    psycopg2.extras.execute_values(
+        cursor,
+        f"INSERT INTO app_usage_events ({', '.join(APP_COLUMNS)}) VALUES %s",
+        [_values(e, APP_COLUMNS) for e in events],
+        page_size=max(len(events), 1),
+    )
