@@ -325,6 +325,7 @@ def run(url: str, processes: int, runs: int, helpers: int) -> int:
     with conn.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE app_usage_events")
         cursor.execute("VACUUM ANALYZE service_usage_events")
+        cursor.execute("VACUUM ANALYZE process_spans")
     conn.autocommit = False
     loaded = time.perf_counter() - started
     print(f"machine: {machine(conn)}")

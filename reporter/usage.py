@@ -34,8 +34,6 @@ def parameters(request: protocol.ReportRequest, now: datetime) -> dict[str, Any]
         "from": request.from_,
         "to": request.to,
         "upto": min(request.to, now),
-        "running": states.running_states(),
-        "stopped": states.stopped_states(),
         "task_started": states.AppState.TASK_STARTED.value,
         "task_stopped": states.AppState.TASK_STOPPED.value,
         "staging_started": states.AppState.STAGING_STARTED.value,

@@ -7,51 +7,33 @@
 -- (foundation, id); '-infinity' marks usage carried in from before the history began.
 -- Filters are NULL for "all". Org, space and foundation never change for a CF resource, so
 -- they filter events in the scan: a one-org report is a range scan over that org's events.
--- Every stream reads a covering index of migration 0004 in (org_guid, resource, foundation,
--- id) order, so the window functions and the grouping need no sort.
+-- Processes, the longest stream, are summed from the spans the database maintains with the
+-- events (migration 0006); tasks, staging and services read a covering index of migration
+-- 0004 in (org_guid, resource, foundation, id) order, so their window functions and grouping
+-- need no sort.
 
 -- name: process_usage
--- One pass over the process's state changes; names from two index probes per process
--- (the second only when the process has no event before `to`).
-WITH events AS (
-    SELECT org_guid, process_guid, foundation, created_at, state, previous_state,
-           instance_count, previous_instance_count,
-           memory_in_mb_per_instance, previous_memory_in_mb_per_instance,
-           lead(created_at, 1, 'infinity') OVER w AS next_at,
-           row_number() OVER w AS n
-    FROM app_usage_events
-    WHERE process_guid IS NOT NULL
-      AND state = ANY(%(running)s::text[] || %(stopped)s::text[])
-      AND (%(org_guids)s::text[] IS NULL OR org_guid = ANY(%(org_guids)s::text[]))
-      AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
-      AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
-      -- One part of the processes, when the report runs on several connections.
-      AND (%(guid_from)s::text IS NULL OR process_guid >= %(guid_from)s::text)
-      AND (%(guid_below)s::text IS NULL OR process_guid < %(guid_below)s::text)
-    WINDOW w AS (PARTITION BY org_guid, process_guid, foundation ORDER BY id)
-),
-usage AS (
+-- The sum of the process spans (migration 0006) that overlap the window; names from two
+-- index probes per process (the second only when the process has no event before `to`).
+WITH usage AS (
     SELECT process_guid, foundation,
-           sum(instance_count * own_secs + carried_instances * carried_secs) AS instance_seconds,
-           sum(instance_count::float8 * memory_in_mb_per_instance * own_secs
-               + carried_instances::float8 * carried_mb * carried_secs) AS mb_seconds
+           sum(instances * secs) AS instance_seconds,
+           sum(instances::float8 * memory_in_mb * secs) AS mb_seconds
     FROM (
-        SELECT org_guid, process_guid, foundation, instance_count, memory_in_mb_per_instance,
-               CASE WHEN state = ANY(%(running)s::text[])
-                     AND least(next_at, %(upto)s) > greatest(created_at, %(from)s)
-                    THEN date_part('epoch', least(next_at, %(upto)s)
-                                            - greatest(created_at, %(from)s))
-                    ELSE 0 END AS own_secs,
-               CASE WHEN n = 1 AND previous_state = ANY(%(running)s::text[])
-                     AND least(created_at, %(upto)s) > %(from)s
-                    THEN date_part('epoch', least(created_at, %(upto)s) - %(from)s)
-                    ELSE 0 END AS carried_secs,
-               coalesce(previous_instance_count, instance_count) AS carried_instances,
-               coalesce(previous_memory_in_mb_per_instance, memory_in_mb_per_instance)
-                   AS carried_mb
-        FROM events
+        SELECT org_key, process_guid, foundation, instances, memory_in_mb,
+               date_part('epoch', least(end_at, %(upto)s) - greatest(start_at, %(from)s))
+                   AS secs
+        FROM process_spans
+        WHERE start_at < %(upto)s AND end_at > %(from)s
+          AND least(end_at, %(upto)s) > greatest(start_at, %(from)s)
+          AND (%(org_guids)s::text[] IS NULL OR org_key = ANY(%(org_guids)s::text[]))
+          AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
+          AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
+          -- One part of the processes, when the report runs on several connections.
+          AND (%(guid_from)s::text IS NULL OR process_guid >= %(guid_from)s::text)
+          AND (%(guid_below)s::text IS NULL OR process_guid < %(guid_below)s::text)
     ) spans
-    GROUP BY org_guid, process_guid, foundation
+    GROUP BY org_key, process_guid, foundation
 )
 SELECT u.foundation, u.process_guid AS resource_guid,
        CASE WHEN late.found THEN late.app_name ELSE early.app_name END,
