@@ -166,12 +166,11 @@ BEGIN
         RAISE EXCEPTION 'app_usage_events may only be written under READ COMMITTED '
                         '(process spans), not %', current_setting('transaction_isolation');
     END IF;
-    PERFORM pg_advisory_xact_lock(1885956711, k)
-    FROM (
-        SELECT DISTINCT hashtext(p || '@' || f) AS k
-        FROM unnest(process_guids, foundations) AS t(p, f)
-        ORDER BY k
-    ) keys;
+    -- One lock for all writers of events: one lock per process would fill the lock table
+    -- (a COPY or a backfill touches every process), and one lock taken by every trigger of a
+    -- transaction can never deadlock. Held until commit; only this recompute and the commit
+    -- run one writer at a time, the inserts themselves do not.
+    PERFORM pg_advisory_xact_lock(1885956711, 0);
 
     WITH starts AS (
         SELECT t.o AS org_key, t.p AS process_guid, t.f AS foundation, before.id AS start_id

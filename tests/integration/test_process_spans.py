@@ -208,3 +208,21 @@ def test_spans_follow_a_truncate(conn: Any) -> None:
         cursor.execute("TRUNCATE app_usage_events")
         cursor.execute("SELECT count(*) FROM process_spans")
         assert cursor.fetchone() == (0,)
+
+
+def test_one_statement_may_touch_more_processes_than_the_lock_table_holds(conn: Any) -> None:
+    """A COPY or a backfill touches every process at once (the ingest baseline once failed
+    with 'out of shared memory' when each process took its own lock)."""
+    with conn.cursor() as cursor:
+        cursor.execute("SHOW max_locks_per_transaction")
+        per_transaction = int(cursor.fetchone()[0])
+        cursor.execute("SHOW max_connections")
+        lock_slots = per_transaction * int(cursor.fetchone()[0])
+    conn.rollback()
+    history = event_rows.History()
+    for n in range(lock_slots * 3):
+        history.app(T0, "STARTED", process_guid=f"many-{n:08d}".ljust(36, "0"), org_guid="org-a")
+    with conn, conn.cursor() as cursor:
+        event_rows.insert_apps(cursor, history.apps)
+        cursor.execute("SELECT count(*) FROM process_spans")
+        assert cursor.fetchone() == (len(history.apps),)

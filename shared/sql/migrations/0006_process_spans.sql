@@ -12,12 +12,12 @@
 -- with '' for none, so that the key can be compared with "=".
 --
 -- Statement triggers on app_usage_events keep the spans equal to what the events say, in the
--- writing transaction, whatever writes (the consumer, a test, an operator's INSERT). For each
--- process a statement touched, the trigger takes a transaction advisory lock on the process
--- (so two writers of one process recompute one after the other), then recomputes its spans
--- from its last state change before the lowest id touched: under READ COMMITTED each
--- statement of the function sees every write committed before the lock was granted, so the
--- last writer to commit always recomputes from all of them.
+-- writing transaction, whatever writes (the consumer, a test, an operator's INSERT). The
+-- trigger takes a transaction advisory lock (so two writers recompute one after the other),
+-- then recomputes the spans of each process the statement touched from its last state change
+-- before the lowest id touched: under READ COMMITTED each statement of the function sees
+-- every write committed before the lock was granted, so the last writer to commit always
+-- recomputes from all of them.
 
 CREATE TABLE process_state_effects (
     state text PRIMARY KEY,
@@ -52,12 +52,11 @@ BEGIN
         RAISE EXCEPTION 'app_usage_events may only be written under READ COMMITTED '
                         '(process spans), not %', current_setting('transaction_isolation');
     END IF;
-    PERFORM pg_advisory_xact_lock(1885956711, k)
-    FROM (
-        SELECT DISTINCT hashtext(p || '@' || f) AS k
-        FROM unnest(process_guids, foundations) AS t(p, f)
-        ORDER BY k
-    ) keys;
+    -- One lock for all writers of events: one lock per process would fill the lock table
+    -- (a COPY or a backfill touches every process), and one lock taken by every trigger of a
+    -- transaction can never deadlock. Held until commit; only this recompute and the commit
+    -- run one writer at a time, the inserts themselves do not.
+    PERFORM pg_advisory_xact_lock(1885956711, 0);
 
     WITH starts AS (
         SELECT t.o AS org_key, t.p AS process_guid, t.f AS foundation, before.id AS start_id
