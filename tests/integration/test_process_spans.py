@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -27,13 +28,6 @@ SPANS = """
            instances, memory_in_mb
     FROM process_spans
 """
-RECOMPUTED = """
-    SELECT process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
-    FROM (SELECT DISTINCT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f,
-                 (-9223372036854775807 - 1)::bigint AS i
-          FROM app_usage_events WHERE process_guid IS NOT NULL) stored
-    HAVING count(*) > 0
-"""
 
 
 @pytest.fixture
@@ -43,16 +37,20 @@ def conn(database_url: str) -> Iterator[Any]:
     connection.close()
 
 
-def maintained_and_recomputed(conn: Any) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
-    """The spans as maintained, and as a full recompute gives them (rolled back)."""
+def maintained_and_recomputed(
+    conn: Any,
+) -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
+    """The spans as maintained, and as a full rebuild gives them (rolled back), each span
+    counted so that a duplicate shows."""
     with conn.cursor() as cursor:
         cursor.execute(SPANS)
-        maintained = set(cursor.fetchall())
-        cursor.execute("TRUNCATE process_spans")
-        cursor.execute(RECOMPUTED)
+        maintained = Counter(cursor.fetchall())
+        cursor.execute("SELECT process_spans_rebuild()")
+        (rebuilt,) = cursor.fetchone()
         cursor.execute(SPANS)
-        recomputed = set(cursor.fetchall())
+        recomputed = Counter(cursor.fetchall())
     conn.rollback()
+    assert rebuilt == sum(recomputed.values())
     return maintained, recomputed
 
 

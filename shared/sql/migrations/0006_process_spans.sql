@@ -182,15 +182,28 @@ CREATE TRIGGER process_spans_update AFTER UPDATE ON app_usage_events
 CREATE TRIGGER process_spans_truncate AFTER TRUNCATE ON app_usage_events
     FOR EACH STATEMENT EXECUTE FUNCTION process_spans_after_truncate();
 
--- The spans of the events already stored.
-SELECT process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
-FROM (
-    SELECT DISTINCT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f,
-           (-9223372036854775807 - 1)::bigint AS i
-    FROM app_usage_events
-    WHERE process_guid IS NOT NULL
-) stored
-HAVING count(*) > 0;
+-- Every span recomputed from the events; returns how many there are. For the events already
+-- stored below, and for operators (docs/operating.md) after triggers were bypassed. Deletes
+-- rather than truncates, so a report running meanwhile keeps the spans of its snapshot.
+CREATE FUNCTION process_spans_rebuild() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    spans bigint;
+BEGIN
+    DELETE FROM process_spans;
+    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
+    FROM (
+        SELECT DISTINCT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f,
+               (-9223372036854775807 - 1)::bigint AS i
+        FROM app_usage_events
+        WHERE process_guid IS NOT NULL
+    ) stored
+    HAVING count(*) > 0;
+    SELECT count(*) INTO spans FROM process_spans;
+    RETURN spans;
+END;
+$$;
+
+SELECT process_spans_rebuild();
 
 -- The reporter reads process_spans now, not the process stream of 0004.
 DROP INDEX app_usage_events_org_process_idx;
