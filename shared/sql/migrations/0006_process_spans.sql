@@ -118,16 +118,14 @@ BEGIN
 END;
 $$;
 
+-- The triggers hand every (org, process, foundation, id) they saw to process_spans_refresh,
+-- which takes the lowest id per process.
 CREATE FUNCTION process_spans_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
-    FROM (
-        SELECT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f, min(id) AS i
-        FROM new_rows
-        WHERE process_guid IS NOT NULL
-          AND state IN (SELECT state FROM process_state_effects)
-        GROUP BY 1, 2, 3
-    ) touched
+    PERFORM process_spans_refresh(array_agg(coalesce(org_guid, '')), array_agg(process_guid),
+                                  array_agg(foundation), array_agg(id))
+    FROM new_rows
+    WHERE process_guid IS NOT NULL AND state IN (SELECT state FROM process_state_effects)
     HAVING count(*) > 0;
     RETURN NULL;
 END;
@@ -135,29 +133,24 @@ $$;
 
 CREATE FUNCTION process_spans_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
-    FROM (
-        SELECT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f, min(id) AS i
-        FROM old_rows
-        WHERE process_guid IS NOT NULL
-        GROUP BY 1, 2, 3
-    ) touched
+    PERFORM process_spans_refresh(array_agg(coalesce(org_guid, '')), array_agg(process_guid),
+                                  array_agg(foundation), array_agg(id))
+    FROM old_rows
+    WHERE process_guid IS NOT NULL
     HAVING count(*) > 0;
     RETURN NULL;
 END;
 $$;
 
+-- An update may move an event to another process: both its old and its new process.
 CREATE FUNCTION process_spans_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM process_spans_refresh(array_agg(o), array_agg(p), array_agg(f), array_agg(i))
-    FROM (
-        SELECT coalesce(org_guid, '') AS o, process_guid AS p, foundation AS f, min(id) AS i
-        FROM (SELECT org_guid, process_guid, foundation, id FROM old_rows
-              UNION ALL
-              SELECT org_guid, process_guid, foundation, id FROM new_rows) changed
-        WHERE process_guid IS NOT NULL
-        GROUP BY 1, 2, 3
-    ) touched
+    PERFORM process_spans_refresh(array_agg(coalesce(org_guid, '')), array_agg(process_guid),
+                                  array_agg(foundation), array_agg(id))
+    FROM (SELECT org_guid, process_guid, foundation, id FROM old_rows
+          UNION ALL
+          SELECT org_guid, process_guid, foundation, id FROM new_rows) changed
+    WHERE process_guid IS NOT NULL
     HAVING count(*) > 0;
     RETURN NULL;
 END;
