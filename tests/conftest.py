@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared import db
 from tests.support import services
 
 
@@ -26,6 +27,14 @@ def database_url(postgres_admin_url: str, template_database: str) -> Iterator[st
     """A migrated database of this test's own, dropped after it."""
     with services.cloned_database(postgres_admin_url, template_database) as url:
         yield url
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[db.Connection]:
+    """A connection (autocommit off) to this test's own database, closed after it."""
+    connection = db.connect(database_url)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -28,13 +27,6 @@ SPANS = """
            instances, memory_in_mb
     FROM process_spans
 """
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[Any]:
-    connection = psycopg2.connect(database_url)
-    yield connection
-    connection.close()
 
 
 def maintained_and_recomputed(
@@ -138,7 +130,7 @@ def test_spans_of_concurrent_writers_equal_recompute(database_url: str, conn: An
             a_rows, b_rows = (evens, odds) if start % 40 else (odds, evens)
             with first.cursor() as cursor:
                 event_rows.insert_apps(cursor, a_rows)
-            writer = Writer(second, b_rows)
+            writer = WriterThread(second, b_rows)
             writer.start()
             wait_until(partial(finished_or_waiting, writer, conn, second_pid), timeout=10,
                        what="the second writer to finish or wait")  # fmt: skip
@@ -153,7 +145,7 @@ def test_spans_of_concurrent_writers_equal_recompute(database_url: str, conn: An
     assert maintained == recomputed
 
 
-class Writer(threading.Thread):
+class WriterThread(threading.Thread):
     """Writes rows on its own connection and commits; `done` once it has finished."""
 
     def __init__(self, connection: Any, rows: list[event_rows.AppEvent]) -> None:
@@ -172,7 +164,7 @@ class Writer(threading.Thread):
             self.done.set()
 
 
-def finished_or_waiting(writer: Writer, conn: Any, pid: int) -> bool:
+def finished_or_waiting(writer: WriterThread, conn: Any, pid: int) -> bool:
     """Whether the writer has finished, or its connection waits on a lock."""
     if writer.done.is_set():
         return True

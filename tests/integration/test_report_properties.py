@@ -6,7 +6,6 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -153,13 +152,6 @@ windows = st.tuples(
 
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-
-
-@pytest.fixture
-def conn(database_url: str) -> db.Connection:
-    connection = db.connect(database_url)
-    yield connection  # type: ignore[misc]
-    connection.close()
 
 
 def _clear(conn: db.Connection) -> None:

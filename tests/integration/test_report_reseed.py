@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,13 +58,6 @@ def reseed_service(h: History, at: datetime, guid: str) -> None:
 def _regid(h: History, event: AppEvent | ServiceEvent, guid: str) -> None:
     rows: list[Any] = h.apps if isinstance(event, AppEvent) else h.services
     rows[rows.index(event)] = dataclasses.replace(event, guid=guid)
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[db.Connection]:
-    connection = db.connect(database_url)
-    yield connection
-    connection.close()
 
 
 def report(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,13 +26,6 @@ def proc(guid: str = P1, **kw: Any) -> dict[str, Any]:
     base = {"process_guid": guid, "process_type": "web", "app_name": "shop"}
     base.update(parent_app_guid=APP, org_guid="org-a", space_guid="space-a")
     return {**base, **kw}
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[db.Connection]:
-    connection = db.connect(database_url)
-    yield connection
-    connection.close()
 
 
 def run(

@@ -172,26 +172,25 @@ def insert(url: str, history: History) -> None:
     conn = psycopg2.connect(url)
     try:
         with conn, conn.cursor() as cursor:
-            for table, columns, events in (
-                ("app_usage_events", APP_COLUMNS, history.apps),
-                ("service_usage_events", SERVICE_COLUMNS, history.services),
-            ):
-                if not events:
-                    continue
-                psycopg2.extras.execute_values(
-                    cursor,
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s",
-                    [_values(e, columns) for e in events],
-                )
+            _insert(cursor, "app_usage_events", APP_COLUMNS, history.apps)
+            _insert(cursor, "service_usage_events", SERVICE_COLUMNS, history.services)
     finally:
         conn.close()
 
 
 def insert_apps(cursor: Any, events: list[AppEvent]) -> None:
     """Write app events with one INSERT statement on `cursor` (the caller's transaction)."""
-    psycopg2.extras.execute_values(
-        cursor,
-        f"INSERT INTO app_usage_events ({', '.join(APP_COLUMNS)}) VALUES %s",
-        [_values(e, APP_COLUMNS) for e in events],
-        page_size=max(len(events), 1),
-    )
+    _insert(cursor, "app_usage_events", APP_COLUMNS, events)
+
+
+def _insert(
+    cursor: Any, table: str, columns: list[str], events: list[AppEvent] | list[ServiceEvent]
+) -> None:
+    """One INSERT statement for all `events` (statement triggers see them together)."""
+    if events:
+        psycopg2.extras.execute_values(
+            cursor,
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s",
+            [_values(e, columns) for e in events],
+            page_size=len(events),
+        )
