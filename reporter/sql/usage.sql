@@ -24,8 +24,7 @@ WITH usage AS (
                date_part('epoch', least(end_at, %(upto)s) - greatest(start_at, %(from)s))
                    AS secs
         FROM process_spans
-        WHERE start_at < %(upto)s AND end_at > %(from)s
-          AND least(end_at, %(upto)s) > greatest(start_at, %(from)s)
+        WHERE least(end_at, %(upto)s) > greatest(start_at, %(from)s)
           AND (%(org_guids)s::text[] IS NULL OR org_key = ANY(%(org_guids)s::text[]))
           AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
           AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
