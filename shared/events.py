@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from shared import errors
-from shared.messages import UsageEventMessage
+from shared.messages import MessageFields
 from shared.states import ApiVersion, EventKind
 
 # The Cloud Controller stores counts and memory in 32-bit integer columns.
@@ -119,7 +119,7 @@ class StoredEvent(BaseModel):
     raw_json: SkipValidation[str]
 
 
-def decode(message: UsageEventMessage, now: datetime) -> StoredEvent:
+def decode(message: MessageFields, now: datetime) -> StoredEvent:
     """Normalize a message's resource; raise InvalidEvent naming the field and value."""
     resource = message.resource
     try:
