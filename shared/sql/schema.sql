@@ -314,3 +314,10 @@ SELECT process_spans_rebuild();
 
 -- The reporter reads process_spans now, not the process stream of 0004.
 DROP INDEX app_usage_events_org_process_idx;
+
+-- Indexes no query needs any more (migration 0007).
+DROP INDEX app_usage_events_org_idx;
+DROP INDEX app_usage_events_task_idx;
+DROP INDEX app_usage_events_staging_idx;
+DROP INDEX service_usage_events_org_idx;
+DROP INDEX service_usage_events_instance_idx;
