@@ -181,6 +181,7 @@ def is_row_fault(exc: errors.DatabaseError) -> bool:
 
 def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.StringIO:
     """The rows in COPY text format: tab-separated, `\\N` for NULL, specials escaped."""
+    normalized = operator.attrgetter(*columns)
     lines: list[str] = []
     for item in items:
         event = item.event
@@ -193,13 +194,10 @@ def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.StringIO:
             _text(event.foundation),
             event.api_version.value,
         ]
-        for value in operator.attrgetter(*columns)(row):
-            if value is None:
-                values.append("\\N")
-            elif isinstance(value, str):
-                values.append(_text(value))
-            else:
-                values.append(str(value))
+        values += [
+            "\\N" if value is None else _text(value) if type(value) is str else str(value)
+            for value in normalized(row)
+        ]
         lines.append("\t".join(values))
     lines.append("")
     return io.StringIO("\n".join(lines))
