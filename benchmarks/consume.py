@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shared import topology
 from tests.support import consumer_events as ev
 from tests.support import processes, services
+from tests.support.processes import cpu_seconds
 
 
 def publish(amqp_url: str, bodies: list[tuple[str, bytes]]) -> None:
@@ -79,12 +80,6 @@ def run(consumers: int, total: int, env_extra: dict[str, str]) -> float:
                 proc.close()
     print(f"  consumer CPU {cpu:.1f}s = {cpu / total * 1e6:.0f} us/event (startup included)")
     return total / elapsed
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:

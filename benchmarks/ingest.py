@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support import services
 from tests.support.pipeline import TABLES, Pipeline, simulator
+from tests.support.processes import cpu_seconds
 
 # Seconds between progress polls while a run goes on.
 POLL_SECONDS = 0.25
@@ -45,12 +46,6 @@ PROGRESS_SQL = (
     "SELECT coalesce((SELECT max(id) FROM app_usage_events WHERE foundation = %(f)s), 0)"
     " + coalesce((SELECT max(id) FROM service_usage_events WHERE foundation = %(f)s), 0)"
 )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def broker_cpu() -> float:

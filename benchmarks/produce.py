@@ -22,12 +22,11 @@ from pathlib import Path
 
 import psycopg2
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.processes import cpu_seconds
+
 ADMIN_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def admin(sql: str) -> None:

@@ -26,6 +26,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.simulator import fixtures
+from tests.support.processes import cpu_seconds
 
 
 def machine() -> str:
@@ -41,12 +42,6 @@ def machine() -> str:
         f"{os.cpu_count()} cores, {model}, Python {platform.python_version()} "
         f"({platform.python_implementation()}), {platform.system()} {platform.release()}"
     )
-
-
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the simulator process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def walk(url: str, version: str, page_size: int, token: str) -> tuple[int, int]:
@@ -117,9 +112,9 @@ def main() -> int:
         )
         for version in ("v2", "v3"):
             for threads in (1, 2):
-                cpu_before = server_cpu_seconds(pid)
+                cpu_before = cpu_seconds(pid)
                 elapsed, pages, events = run(simulator.url, version, threads, args.page_size, token)
-                cpu_ms = (server_cpu_seconds(pid) - cpu_before) / pages * 1000
+                cpu_ms = (cpu_seconds(pid) - cpu_before) / pages * 1000
                 print(
                     f"{version:<4} {threads:>7} {pages:>7} {events:>9} {elapsed:>8.2f} "
                     f"{pages / elapsed:>8.0f} {events / elapsed:>9.0f} {cpu_ms:>19.2f}"

@@ -35,6 +35,7 @@ from consumer.writer import Writer
 from tests.simulator import fixtures
 from tests.support import services
 from tests.support.pipeline import simulator
+from tests.support.processes import cpu_seconds
 
 BATCH = 1000
 PAGE = 1000
@@ -95,8 +96,7 @@ def backend_cpu(url: str) -> float:
         rows = cursor.fetchall()
     conn.close()
     assert len(rows) == 1, rows
-    fields = Path(f"/proc/{rows[0][0]}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(int(rows[0][0]))
 
 
 def run(name: str, sql: str, items: list[delivery.Accepted], admin: str, template: str) -> None:

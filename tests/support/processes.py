@@ -11,6 +11,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # Environment variables of the developer's shell that must not leak into a child's config.
 _PROJECT_VARIABLES = ("DATABASE_URL", "AMQP_URL", "CF_", "COLLECTOR_", "SIMULATOR_", "METRICS_")
 
