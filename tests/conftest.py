@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from shared import db
 from tests.support import services
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found() -> Iterator[None]:
+    """Undo a process main()'s logging set-up that a test ran in-process.
+
+    main() points structlog and the root logger at the stderr it was given; in a test that is
+    pytest's capture, closed when the test ends, and a later test logging there fails.
+    """
+    handlers = list(logging.root.handlers)
+    yield
+    structlog.reset_defaults()
+    for handler in logging.root.handlers[:]:
+        if handler not in handlers:
+            logging.root.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")
