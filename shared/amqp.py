@@ -10,6 +10,7 @@ import pika.adapters.utils.connection_workflow
 import pika.exceptions
 
 from shared import errors
+from shared.amqp_deliveries import DeliveryConnection
 
 # Seconds between AMQP heartbeats: a dead peer is noticed within about two of these.
 HEARTBEAT_SECONDS = 30
@@ -50,9 +51,12 @@ def parameters(url: str, *, name: str = "paas-billing") -> pika.URLParameters:
 
 
 def connect(url: str, *, name: str = "paas-billing") -> pika.BlockingConnection:
-    """A blocking connection; raise BrokerUnavailable naming the host when it cannot."""
+    """A blocking connection; raise BrokerUnavailable naming the host when it cannot.
+
+    Its deliveries are read by shared.amqp_deliveries, a whole message at a time.
+    """
     try:
-        return pika.BlockingConnection(parameters(url, name=name))
+        return pika.BlockingConnection(parameters(url, name=name), _impl_class=DeliveryConnection)
     except CONNECTION_ERRORS as exc:
         host = urlsplit(url).hostname
         raise errors.BrokerUnavailable(
