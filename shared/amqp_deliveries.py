@@ -8,8 +8,9 @@ consumer's pika CPU. `DeliveryConnection` recognises a complete delivery (Basic.
 its content header and one body frame, all on a known channel) where it lies in the buffer,
 decodes the method and properties with pika's own decoders and hands it to the channel's
 own delivery handler, which checks the consumer tag as always. Anything else (every other
-method, heartbeats, a body split over several frames, a delivery not all read yet, anything
-malformed) takes pika's path unchanged. A unit test holds the two paths to the same
+method, heartbeats, a body split over several frames, anything malformed) takes pika's path
+unchanged. A delivery whose frames are not all read yet waits in the buffer for the next
+read, as a partial frame does in pika. A unit test holds the two paths to the same
 deliveries on random frame streams cut at random points.
 """
 
@@ -44,6 +45,8 @@ class DeliveryConnection(SelectConnection):  # type: ignore[misc]
         offset = 0
         while True:
             end = self._deliver_at(data, offset)
+            if end is None:  # wait for the rest of this delivery
+                break
             if not end:
                 consumed, frame_value = pika.frame.decode_frame(data[offset:])
                 if frame_value is None:
@@ -56,8 +59,11 @@ class DeliveryConnection(SelectConnection):  # type: ignore[misc]
                 return
         self._frame_buffer = data[offset:] if offset else data
 
-    def _deliver_at(self, data: bytes, offset: int) -> int:
-        """Deliver the whole message at offset and return its end; 0 if there is none."""
+    def _deliver_at(self, data: bytes, offset: int) -> int | None:
+        """Deliver the whole message at offset and return its end.
+
+        0 when no plain delivery starts there; None when one does but is not all read yet.
+        """
         size = len(data)
         if size - offset < _METHOD_START.size:
             return 0
@@ -70,11 +76,11 @@ class DeliveryConnection(SelectConnection):  # type: ignore[misc]
         method_end = offset + _FRAME_START.size + method_size
         header_start = method_end + 1
         if size - header_start < _FRAME_START.size:
-            return 0
+            return None
         kind, header_channel, header_size = _FRAME_START.unpack_from(data, header_start)
         header_end = header_start + _FRAME_START.size + header_size
         if header_end >= size:
-            return 0
+            return None
         if (
             kind != _FRAME_HEADER
             or header_channel != channel_number
@@ -92,13 +98,13 @@ class DeliveryConnection(SelectConnection):  # type: ignore[misc]
         if body_size:
             body_start = header_end + 1
             if size - body_start < _FRAME_START.size:
-                return 0
+                return None
             kind, body_channel, fragment_size = _FRAME_START.unpack_from(data, body_start)
             if kind != _FRAME_BODY or body_channel != channel_number or fragment_size != body_size:
                 return 0  # a body in several frames: pika's assembler collects it
             body_end = body_start + _FRAME_START.size + fragment_size
             if body_end >= size:
-                return 0
+                return None
             if data[body_end] != _FRAME_END:
                 return 0
             body = data[body_start + _FRAME_START.size : body_end]

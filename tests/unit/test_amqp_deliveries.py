@@ -3,8 +3,9 @@
 Random streams of frames (deliveries with random properties and bodies, bodies split over
 several frames, basic.get-ok content, heartbeats, deliveries for an unknown consumer or
 channel) are cut into random chunks and fed to a stock pika connection and to
-DeliveryConnection. What reaches the consumers, the byte and frame counters and the bytes
-left over for the next read must be the same.
+DeliveryConnection. Once the whole stream is read, what reached the consumers, the byte and
+frame counters and the bytes left over must be the same; a stream cut short must deliver
+the same messages and keep every byte it has not counted for the next read.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def content(draw: st.DrawFn) -> list[bytes]:
 
 
 @st.composite
-def stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
-    """Frames joined, possibly cut short, and the points at which reads split them."""
+def stream(draw: st.DrawFn) -> tuple[bytes, list[int], int]:
+    """Frames joined, the points at which reads split them, and how many bytes to leave off."""
     parts = draw(
         st.lists(
             content() | st.just([pika.frame.Heartbeat().marshal()]),
@@ -84,9 +85,8 @@ def stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
         )
     )
     data = b"".join(frame for frames in parts for frame in frames)
-    data = data[: len(data) - draw(st.integers(0, min(20, len(data))))]
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=8)))
-    return data, cuts
+    return data, cuts, draw(st.integers(0, min(20, len(data))))
 
 
 def connection(cls: type[SelectConnection]) -> tuple[SelectConnection, list[Any]]:
@@ -128,10 +128,27 @@ def feed(cls: type[SelectConnection], data: bytes, cuts: list[int]) -> tuple[Any
 @settings(max_examples=300, deadline=None)
 @given(stream())
 def test_deliveries_read_whole_equal_pikas_frame_by_frame_reading(
-    case: tuple[bytes, list[int]],
+    case: tuple[bytes, list[int], int],
 ) -> None:
-    data, cuts = case
+    data, cuts, _ = case
     assert feed(DeliveryConnection, data, cuts) == feed(SelectConnection, data, cuts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream())
+def test_a_stream_cut_short_delivers_the_same_and_keeps_the_rest(
+    case: tuple[bytes, list[int], int],
+) -> None:
+    """A delivery not all read is held back whole (pika consumes its first frames)."""
+    data, cuts, short = case
+    data = data[: len(data) - short]
+    cuts = [cut for cut in cuts if cut <= len(data)]
+    fast = feed(DeliveryConnection, data, cuts)
+    stock = feed(SelectConnection, data, cuts)
+    assert fast[0] == stock[0]
+    for _received, bytes_received, _frames, left in (fast, stock):
+        assert bytes_received + len(left) == len(data)
+        assert left == data[bytes_received:]
 
 
 def test_a_delivery_arrives_once_all_its_frames_have() -> None:
@@ -159,7 +176,9 @@ def test_a_delivery_arrives_once_all_its_frames_have() -> None:
 
 
 def test_a_frame_with_a_bad_end_marker_is_refused_as_pika_refuses_it() -> None:
-    frame = bytearray(pika.frame.Method(1, pika.spec.Basic.Deliver(CONSUMER_TAG, 1, False, "ex", "app")).marshal())
+    frame = bytearray(
+        pika.frame.Method(1, pika.spec.Basic.Deliver(CONSUMER_TAG, 1, False, "ex", "app")).marshal()
+    )
     frame[-1] = 0
     conn, _ = connection(DeliveryConnection)
     with pytest.raises(pika.exceptions.InvalidFrameError):
