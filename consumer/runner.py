@@ -135,7 +135,7 @@ class Runner:
             if batch.due() and committer.in_flight < MAX_BATCHES_IN_FLIGHT:
                 committer.submit(batch)
                 batch = self._new_batch()
-            self._meters.refresh_lag(self._now())
+            self._meters.refresh_lag(now)
 
     def _new_batch(self) -> Batch:
         wait = self._config.consumer_batch_wait.total_seconds()
