@@ -6,9 +6,8 @@ because that is what gets published.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,13 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared import errors
 from shared.states import ApiVersion
 
-# An event guid: the API's are 36-character UUIDs; anything non-empty is accepted here.
-_GUID = Field(min_length=1, max_length=255)
+# Longest event guid accepted: the API's are 36-character UUIDs; anything non-empty is taken.
+GUID_MAX_LENGTH = 255
+_GUID = Field(min_length=1, max_length=GUID_MAX_LENGTH)
 
 
-@dataclass(frozen=True, slots=True)
-class FetchedEvent:
-    """One event of a page: its guid, its time (None when unparseable) and the raw resource."""
+class FetchedEvent(NamedTuple):
+    """One event of a page: its guid, its time (None when unparseable) and the raw resource.
+
+    A NamedTuple rather than a frozen dataclass: one is built per event, in half the time.
+    """
 
     guid: str
     created_at: datetime | None
@@ -91,8 +93,8 @@ def parse_page(version: ApiVersion, body: bytes) -> list[FetchedEvent]:
     try:
         data = orjson.loads(body)
         if version is ApiVersion.V2:
-            return [_v2_event(r) for r in V2Page.model_validate(data).resources]
-        return [_v3_event(r) for r in V3Page.model_validate(data).resources]
+            return [_v2_event(r) for r in _resources(V2Page, data, "total_results", int)]
+        return [_v3_event(r) for r in _resources(V3Page, data, "pagination", dict)]
     except (orjson.JSONDecodeError, ValidationError) as exc:
         raise errors.CloudFoundryUnavailable(
             f"the API returned a malformed {version} page: {str(exc).splitlines()[0]}"
@@ -149,11 +151,45 @@ def parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+def _resources(
+    model: type[V2Page | V3Page], data: Any, other: str, other_type: type
+) -> list[dict[str, Any]]:
+    """The page's resources; validated by the model unless the envelope is plainly valid.
+
+    `other` is the model's one other field (None or of `other_type` when plain). `data` is
+    what orjson parsed, so every key is a str. Only what the model accepts with the same
+    values is plain (a property test holds the two equal); anything else goes through the
+    model, which says what is wrong.
+    """
+    if type(data) is dict:
+        resources = data.get("resources")
+        value = data.get(other)
+        if (
+            type(resources) is list
+            and (value is None or type(value) is other_type)
+            and all(type(resource) is dict for resource in resources)
+        ):
+            return resources
+    return model.model_validate(data).resources
+
+
 def _v2_event(raw: dict[str, Any]) -> FetchedEvent:
-    meta = V2Resource.model_validate(raw).metadata
-    return FetchedEvent(meta.guid, parse_time(meta.created_at), meta.created_at, raw)
+    """The event of a v2 resource: read directly when plainly valid, else by the model."""
+    meta = raw.get("metadata")
+    if type(meta) is dict and type(raw.get("entity")) is dict:
+        guid = meta.get("guid")
+        if type(guid) is str and 0 < len(guid) <= GUID_MAX_LENGTH:
+            created = meta.get("created_at")
+            return FetchedEvent(guid, parse_time(created), created, raw)
+    head = V2Resource.model_validate(raw).metadata
+    return FetchedEvent(head.guid, parse_time(head.created_at), head.created_at, raw)
 
 
 def _v3_event(raw: dict[str, Any]) -> FetchedEvent:
+    """The event of a v3 resource: read directly when plainly valid, else by the model."""
+    guid = raw.get("guid")
+    if type(guid) is str and 0 < len(guid) <= GUID_MAX_LENGTH:
+        created = raw.get("created_at")
+        return FetchedEvent(guid, parse_time(created), created, raw)
     head = V3Resource.model_validate(raw)
     return FetchedEvent(head.guid, parse_time(head.created_at), head.created_at, raw)
