@@ -22,7 +22,8 @@ from pika.adapters.select_connection import SelectConnection
 
 from producer import wire
 from shared import amqp, errors, topology
-from shared.messages import UsageEventMessage
+from shared.messages import MessageFields
+from shared.states import EventKind
 
 log = structlog.get_logger()
 
@@ -64,23 +65,23 @@ class Batch:
         self.failures: list[str] = []
 
     def settle(self, tag: int, multiple: bool, reason: str | None) -> None:
+        """Settle `tag` (and, when `multiple`, every tag before it); a reason is a failure.
+
+        A multiple ack usually covers much of a page: the range is settled by slices rather
+        than one index at a time.
+        """
         index = tag - self.first
         if index < 0:
             return
-        if multiple:
-            for i in range(self.low, min(index + 1, self.size)):
-                self._settle_one(i, reason)
-        elif index < self.size:
-            self._settle_one(index, reason)
-        while self.low < self.size and self.settled[self.low]:
-            self.low += 1
-
-    def _settle_one(self, index: int, reason: str | None) -> None:
-        if not self.settled[index]:
-            self.settled[index] = 1
-            self.unsettled -= 1
+        start, end = (self.low if multiple else index), min(index + 1, self.size)
+        if start < end:
+            newly = self.settled.count(0, start, end)
+            self.settled[start:end] = b"\x01" * (end - start)
+            self.unsettled -= newly
             if reason is not None:
-                self.failures.append(reason)
+                self.failures += [reason] * newly
+        unsettled = self.settled.find(0, self.low)
+        self.low = self.size if unsettled < 0 else unsettled
 
 
 class Publisher:
@@ -130,11 +131,11 @@ class Publisher:
             raise errors.BrokerUnavailable(f"cannot open RabbitMQ at {self._host}: {reason}")
         log.info("broker_connected", host=self._host)
 
-    def publish_batch(self, messages: Sequence[UsageEventMessage]) -> None:
+    def publish_batch(self, messages: Sequence[MessageFields]) -> None:
         """Return once the broker has confirmed every message; else raise PublishFailed."""
         self.wait(self.send(messages))
 
-    def send(self, messages: Sequence[UsageEventMessage]) -> Batch:
+    def send(self, messages: Sequence[MessageFields]) -> Batch:
         """Publish without waiting for confirms; wait() on the result before trusting it."""
         if not self.is_open:
             self.connect()
@@ -145,13 +146,17 @@ class Publisher:
         self._next_tag += len(messages)
         number = self._channel.channel_number
         max_body = conn.max_body
+        methods = {
+            kind: wire.publish_method(number, topology.EVENTS_EXCHANGE, kind.value)
+            for kind in EventKind
+        }
         pieces: list[bytes] = []
         frames = 0
         for message in messages:
-            content = wire.content(number, wire.body(message), message.guid, max_body)
-            pieces.append(wire.publish_method(number, topology.EVENTS_EXCHANGE, message.kind.value))
-            pieces += content
-            frames += 1 + len(content) // 3
+            payload = wire.body(message)
+            pieces.append(methods[message.kind])
+            pieces += wire.content(number, payload, message.guid, max_body)
+            frames += wire.frame_count(len(payload), max_body)
         try:
             conn.emit(pieces, frames)
         except amqp.CONNECTION_ERRORS as exc:

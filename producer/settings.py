@@ -9,7 +9,7 @@ from importlib import metadata
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared import errors, settings
+from shared import errors, messages, settings
 from shared.durations import Duration
 from shared.states import ApiVersion
 
@@ -53,7 +53,10 @@ class ProducerSettings(BaseSettings):
     cf_skip_ssl_validation: bool = False
     cf_user_agent: str = Field(default_factory=_default_user_agent, min_length=1)
     cf_api_version: ApiVersion = ApiVersion.V2
-    cf_foundation: str = Field(default="default", min_length=1, max_length=64)
+    # Every message carries it; the producer builds them without the model, so held here.
+    cf_foundation: str = Field(
+        default="default", min_length=1, max_length=messages.FOUNDATION_MAX_LENGTH
+    )
     collector_default_schedule: Duration = timedelta(minutes=1)
     collector_min_wait_time: Duration = timedelta(seconds=3)
     # Validated after cf_api_version (declared before it), whose limit it depends on.

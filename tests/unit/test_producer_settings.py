@@ -10,6 +10,7 @@ import pytest
 from producer import main as producer_main
 from producer import settings
 from shared import errors
+from shared.messages import FOUNDATION_MAX_LENGTH
 from shared.states import ApiVersion
 
 BASE = {
@@ -81,6 +82,8 @@ def test_settings_accept_go_durations_and_zero_waits(env: pytest.MonkeyPatch) ->
         ("CF_SKIP_SSL_VALIDATION", "perhaps"),
         ("METRICS_PORT", "99999"),
         ("LOG_LEVEL", "LOUD"),
+        ("CF_FOUNDATION", ""),
+        ("CF_FOUNDATION", "f" * 65),  # messages carry at most FOUNDATION_MAX_LENGTH
     ],
 )
 def test_settings_malformed_value_exits_2_naming_the_variable(
@@ -98,6 +101,11 @@ def test_settings_missing_required_exits_2_naming_the_variable(
 ) -> None:
     env.delenv(variable)
     assert f"{variable} is required" in exit_line(capsys)
+
+
+def test_settings_foundation_as_long_as_a_message_allows(env: pytest.MonkeyPatch) -> None:
+    env.setenv("CF_FOUNDATION", "é" * FOUNDATION_MAX_LENGTH)
+    assert settings.ProducerSettings().cf_foundation == "é" * FOUNDATION_MAX_LENGTH
 
 
 def test_settings_fetch_limit_up_to_5000_with_v3(env: pytest.MonkeyPatch) -> None:
