@@ -61,7 +61,8 @@ SERVICE_COLUMNS = (
 # row is refused. Anything else (a missing table, a permission) blames the system, and the
 # batch is retried rather than dead-lettered.
 ROW_FAULT_CLASSES = ("22", "23")
-# COPY text format escapes.
+# COPY text format: the NULL marker and the escapes.
+_NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -180,27 +181,62 @@ def is_row_fault(exc: errors.DatabaseError) -> bool:
 
 
 def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.StringIO:
-    """The rows in COPY text format: tab-separated, `\\N` for NULL, specials escaped."""
+    """The rows in COPY text format: tab-separated, `\\N` for NULL, specials escaped.
+
+    A line is first joined from the values as they are. Unless a value held a special (a
+    tab, newline, carriage return or backslash beyond the separators and the NULL markers,
+    counted on the whole line), that line is right as it stands, and the values are not each
+    searched and escaped; otherwise the line is built again with every value escaped.
+    """
     normalized = operator.attrgetter(*columns)
+    separators = len(COMMON_COLUMNS) + len(columns) - 1
     lines: list[str] = []
     for item in items:
         event = item.event
         row = event.row
-        values = [
+        values = normalized(row)
+        texts = [_NULL if value is None else str(value) for value in values]
+        line = "\t".join(
+            (
+                str(event.sequence),
+                row.guid,
+                row.created_at.isoformat(),
+                item.raw_json,
+                event.foundation,
+                event.api_version.value,
+                *texts,
+            )
+        )
+        if (
+            line.count("\t") != separators
+            or line.count("\\") != values.count(None)
+            or "\n" in line
+            or "\r" in line
+        ):
+            line = _escaped_line(item, values)
+        lines.append(line)
+    lines.append("")
+    return io.StringIO("\n".join(lines))
+
+
+def _escaped_line(item: Accepted, values: tuple[object, ...]) -> str:
+    """One COPY line with every text value escaped."""
+    event = item.event
+    row = event.row
+    return "\t".join(
+        (
             str(event.sequence),
             _text(row.guid),
             row.created_at.isoformat(),
             _text(item.raw_json),
             _text(event.foundation),
             event.api_version.value,
-        ]
-        values += [
-            "\\N" if value is None else _text(value) if type(value) is str else str(value)
-            for value in normalized(row)
-        ]
-        lines.append("\t".join(values))
-    lines.append("")
-    return io.StringIO("\n".join(lines))
+            *(
+                _NULL if value is None else _text(value) if type(value) is str else str(value)
+                for value in values
+            ),
+        )
+    )
 
 
 def _text(value: str) -> str:
