@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
 
 from producer.cursor import Cursor, Gap
 from producer.page import FetchedEvent
 from shared.events import MAX_FUTURE_SKEW
+from shared.messages import PlainMessage
 from shared.states import ApiVersion, EventKind
 
 
@@ -34,30 +34,12 @@ class Source:
     api_version: ApiVersion
 
 
-class Message(NamedTuple):
-    """A usage-event message to publish: the fields of shared.messages.UsageEventMessage.
-
-    Not the model itself: building one per event cost more than rendering it. Every field
-    already has the type and range the model demands: the foundation is the settings' (held
-    to FOUNDATION_MAX_LENGTH at start-up), kind and version are enums, the sequence is a
-    cursor's (>= 0) plus at least 1, the guid a parsed page's; a test holds the two equal.
-    """
-
-    foundation: str
-    kind: EventKind
-    api_version: ApiVersion
-    sequence: int
-    guid: str
-    # The resource as received: v2 `{"metadata", "entity"}`, v3 the resource object.
-    resource: dict[str, Any]
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What to do with a fetched page."""
 
     # Messages to publish, in API order, with consecutive sequence numbers.
-    messages: list[Message]
+    messages: list[PlainMessage]
     # The cursor to save once the broker has confirmed every message.
     cursor: Cursor
     # How long to wait before the next poll of this kind.
@@ -80,8 +62,11 @@ def plan(
     """Decide a page: stop at the first young event, number the rest, move the cursor."""
     taken, held_back, implausible = take_old_enough(events, now, timing.record_min_age)
     foundation, kind, version = source.foundation, source.kind, source.api_version
+    # Not the model: every field already has its type and range (the foundation is held to
+    # FOUNDATION_MAX_LENGTH by the settings at start-up), and building a model per event cost
+    # more than rendering it. A test holds these messages to the model.
     messages = [
-        Message(foundation, kind, version, sequence, event.guid, event.resource)
+        PlainMessage(foundation, kind, version, sequence, event.guid, event.resource)
         for sequence, event in enumerate(taken, start=cursor.sequence + 1)
     ]
     return Plan(

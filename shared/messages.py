@@ -41,7 +41,7 @@ class UsageEventMessage(BaseModel):
 
 
 class MessageFields(Protocol):
-    """What decoding an event reads of its message: a UsageEventMessage or a PlainMessage."""
+    """A message's fields, as the consumer decodes and the producer publishes them."""
 
     @property
     def foundation(self) -> str: ...
@@ -58,7 +58,11 @@ class MessageFields(Protocol):
 
 
 class PlainMessage(NamedTuple):
-    """A parsed body whose every field already has the type and range the model demands."""
+    """A message whose every field already has the type and range the model demands.
+
+    The consumer's `plain` makes one from a body it has parsed; the producer's plan makes one
+    per event from values it holds (cheaper than the model, which it would only render).
+    """
 
     foundation: str
     kind: EventKind

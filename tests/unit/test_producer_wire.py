@@ -7,8 +7,8 @@ import pika.frame
 import pika.spec
 import pytest
 
-from producer import poller, wire
-from shared.messages import UsageEventMessage
+from producer import wire
+from shared.messages import PlainMessage, UsageEventMessage
 from shared.states import ApiVersion, EventKind
 
 GUID = "985c09c5-bf5a-44eb-a260-41c532dc0f1d"
@@ -16,8 +16,8 @@ GUID = "985c09c5-bf5a-44eb-a260-41c532dc0f1d"
 
 def message(
     size: int, kind: EventKind = EventKind.SERVICE, version: ApiVersion = ApiVersion.V3
-) -> poller.Message:
-    return poller.Message(
+) -> PlainMessage:
+    return PlainMessage(
         foundation="eu-west",
         kind=kind,
         api_version=version,
@@ -27,7 +27,7 @@ def message(
     )
 
 
-def model(msg: poller.Message) -> UsageEventMessage:
+def model(msg: PlainMessage) -> UsageEventMessage:
     return UsageEventMessage(**msg._asdict())
 
 
@@ -92,4 +92,4 @@ def test_wire_frames_of_an_empty_body_equal_pikas_marshalling() -> None:
 
 
 def test_wire_body_covers_every_field_of_the_message_model() -> None:
-    assert set(UsageEventMessage.model_fields) == {"schema_version", *poller.Message._fields}
+    assert set(UsageEventMessage.model_fields) == {"schema_version", *PlainMessage._fields}
