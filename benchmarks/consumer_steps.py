@@ -12,8 +12,6 @@ difference is the steps' cost alone, without start-up. Prints instructions per e
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from consumer import delivery, writer
+from tests.support import callgrind
 from tests.support import consumer_events as ev
 
 STEPS = ("decode", "copy")
@@ -51,26 +50,6 @@ def work(step: str, events: int, rounds: int) -> None:
         writer.copy_text(items, writer.APP_COLUMNS)
 
 
-def instructions(step: str, events: int, rounds: int) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--work",
-        step,
-        "--events",
-        str(events),
-        "--rounds",
-        str(rounds),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    assert found, done.stderr[-2000:]
-    return int(found.group(1))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=500)
@@ -81,10 +60,8 @@ def main() -> int:
         work(args.work, args.events, args.rounds)
         return 0
     for step in STEPS:
-        once = instructions(step, args.events, 1)
-        more = instructions(step, args.events, 1 + args.rounds)
-        per_event = (more - once) / (args.rounds * args.events)
-        print(f"{step}: {per_event:,.0f} instructions per event", flush=True)
+        count = callgrind.per_event(__file__, step, args.events, args.rounds)
+        print(f"{step}: {count:,.0f} instructions per event", flush=True)
     return 0
 
 

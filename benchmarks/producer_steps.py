@@ -18,8 +18,6 @@ batch settled by one multiple ack (`publisher.Batch.settle`).
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from producer import page, poller, publisher, wire
 from producer.cursor import Cursor
 from shared.states import ApiVersion, EventKind
+from tests.support import callgrind
 from tests.support import cf_resources as cf
 
 STAGES = ("parse", "plan", "body", "content", "send")
@@ -118,26 +117,6 @@ def sending_publisher() -> publisher.Publisher:
     return sender
 
 
-def instructions(step: str, events: int, rounds: int) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--work",
-        step,
-        "--events",
-        str(events),
-        "--rounds",
-        str(rounds),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    assert found, done.stderr[-2000:]
-    return int(found.group(1))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=500)
@@ -149,10 +128,8 @@ def main() -> int:
         work(args.work, args.events, args.rounds)
         return 0
     for step in args.steps:
-        once = instructions(step, args.events, 1)
-        more = instructions(step, args.events, 1 + args.rounds)
-        per_event = (more - once) / (args.rounds * args.events)
-        print(f"{step}: {per_event:,.0f} instructions per event", flush=True)
+        count = callgrind.per_event(__file__, step, args.events, args.rounds)
+        print(f"{step}: {count:,.0f} instructions per event", flush=True)
     return 0
 
 
