@@ -32,9 +32,6 @@ class Accepted(NamedTuple):
 
     delivery: Delivery
     event: events.StoredEvent
-    # raw_message as JSON text, rendered once by the decoder (a value orjson cannot render is
-    # rejected there).
-    raw_json: str
 
 
 class Rejected(NamedTuple):
@@ -67,7 +64,7 @@ def decode(delivery: Delivery, now: datetime) -> Accepted | Rejected:
         event = events.decode(message, now)
     except errors.InvalidEvent as exc:
         return reject(delivery, payload, str(exc))
-    return Accepted(delivery, event, event.raw_json)
+    return Accepted(delivery, event)
 
 
 def reject(delivery: Delivery, payload: Any, reason: str) -> Rejected:

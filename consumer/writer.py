@@ -201,7 +201,7 @@ def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.StringIO:
                 str(event.sequence),
                 row.guid,
                 row.created_at.isoformat(),
-                item.raw_json,
+                event.raw_json,
                 event.foundation,
                 event.api_version.value,
                 *texts,
@@ -228,7 +228,7 @@ def _escaped_line(item: Accepted, values: tuple[object, ...]) -> str:
             str(event.sequence),
             _text(row.guid),
             row.created_at.isoformat(),
-            _text(item.raw_json),
+            _text(event.raw_json),
             _text(event.foundation),
             event.api_version.value,
             *(

@@ -42,7 +42,7 @@ def reference(items: list[Accepted], columns: tuple[str, ...]) -> str:
             str(event.sequence),
             text(row.guid),
             row.created_at.isoformat(),
-            text(item.raw_json),
+            text(event.raw_json),
             text(event.foundation),
             event.api_version.value,
             *(text(value) for value in operator.attrgetter(*columns)(row)),
@@ -77,7 +77,7 @@ def app_items(draw: st.DrawFn) -> Accepted:
         raw_message={},
         raw_json=raw_json,
     )
-    return Accepted(Delivery(1, "app", None, b""), event, raw_json)
+    return Accepted(Delivery(1, "app", None, b""), event)
 
 
 @settings(max_examples=500, deadline=None)
@@ -99,7 +99,7 @@ def test_a_line_without_specials_is_taken_as_joined() -> None:
         }
     )
     event = events.StoredEvent(EventKind.APP, "default", ApiVersion.V2, 7, row, {}, "{}")
-    item = Accepted(Delivery(1, "app", None, b""), event, "{}")
+    item = Accepted(Delivery(1, "app", None, b""), event)
     line = writer.copy_text([item], ("state", "previous_state"))
     assert (
         line.getvalue()
