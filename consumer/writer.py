@@ -194,49 +194,31 @@ def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.StringIO:
     for item in items:
         event = item.event
         row = event.row
-        values = normalized(row)
-        texts = [_NULL if value is None else str(value) for value in values]
-        line = "\t".join(
-            (
-                str(event.sequence),
-                row.guid,
-                row.created_at.isoformat(),
-                event.raw_json,
-                event.foundation,
-                event.api_version.value,
-                *texts,
-            )
+        fields = (
+            event.sequence,
+            row.guid,
+            row.created_at.isoformat(),
+            event.raw_json,
+            event.foundation,
+            event.api_version.value,
+            *normalized(row),
         )
+        line = "\t".join([_NULL if value is None else str(value) for value in fields])
         if (
             line.count("\t") != separators
-            or line.count("\\") != values.count(None)
+            or line.count("\\") != fields.count(None)
             or "\n" in line
             or "\r" in line
         ):
-            line = _escaped_line(item, values)
+            line = "\t".join(
+                [
+                    _NULL if value is None else _text(value) if type(value) is str else str(value)
+                    for value in fields
+                ]
+            )
         lines.append(line)
     lines.append("")
     return io.StringIO("\n".join(lines))
-
-
-def _escaped_line(item: Accepted, values: tuple[object, ...]) -> str:
-    """One COPY line with every text value escaped."""
-    event = item.event
-    row = event.row
-    return "\t".join(
-        (
-            str(event.sequence),
-            _text(row.guid),
-            row.created_at.isoformat(),
-            _text(event.raw_json),
-            _text(event.foundation),
-            event.api_version.value,
-            *(
-                _NULL if value is None else _text(value) if type(value) is str else str(value)
-                for value in values
-            ),
-        )
-    )
 
 
 def _text(value: str) -> str:
