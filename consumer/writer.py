@@ -169,7 +169,7 @@ def is_reseed_shaped(event: events.StoredEvent) -> bool:
     under a guid derived from both (docs/operating.md, "Purge and reseed").
     """
     row = event.row
-    if isinstance(row, events.AppEventRow):
+    if isinstance(row, events.AppRow):
         return row.guid == row.process_guid
     return row.guid == row.service_instance_guid
 

@@ -98,21 +98,65 @@ class ServiceEventRow(_Row):
     service_broker_name: str | None = None
 
 
+class AppRow(NamedTuple):
+    """The normalized columns of one app usage event, as validated (AppEventRow's fields)."""
+
+    guid: str
+    created_at: datetime
+    state: str
+    previous_state: str | None
+    instance_count: int
+    previous_instance_count: int | None
+    memory_in_mb_per_instance: int
+    previous_memory_in_mb_per_instance: int | None
+    process_guid: str | None
+    process_type: str | None
+    app_name: str | None
+    parent_app_guid: str | None
+    parent_app_name: str | None
+    space_guid: str | None
+    space_name: str | None
+    org_guid: str | None
+    task_guid: str | None
+    task_name: str | None
+    buildpack_guid: str | None
+    buildpack_name: str | None
+
+
+class ServiceRow(NamedTuple):
+    """The normalized columns of one service usage event (ServiceEventRow's fields)."""
+
+    guid: str
+    created_at: datetime
+    state: str
+    org_guid: str | None
+    space_guid: str | None
+    space_name: str | None
+    service_instance_guid: str
+    service_instance_name: str | None
+    service_instance_type: str | None
+    service_plan_guid: str | None
+    service_plan_name: str | None
+    service_guid: str | None
+    service_label: str | None
+    service_broker_guid: str | None
+    service_broker_name: str | None
+
+
 class StoredEvent(NamedTuple):
     """What the consumer writes: the row, the raw message and where it came from.
 
-    Built only by `decode` from values validated already (the message, the row model, the
-    parsed resource), so it is a plain tuple: a model would check its fields a second time,
-    and even with validation skipped costs several times more to build.
+    Built only from values validated already (by the models here, or by the consumer's
+    plain-body decoder), so a plain tuple: a model would check its fields a second time, and
+    even with validation skipped costs several times more to build.
     """
 
     kind: EventKind
     foundation: str
     api_version: ApiVersion
     sequence: int
-    row: AppEventRow | ServiceEventRow
-    raw_message: dict[str, Any]
-    # raw_message as JSON text, rendered once (the NUL check reads the same text).
+    row: AppRow | ServiceRow
+    # The raw message (v2 entity, v3 resource) as JSON text, which PostgreSQL stores as jsonb.
     raw_json: str
 
 
@@ -122,8 +166,11 @@ def decode(message: MessageFields, now: datetime) -> StoredEvent:
     try:
         raw, fields = _extract(message.kind, message.api_version, resource)
         fields["guid"] = _guid_of(message.api_version, resource)
-        row_class = AppEventRow if message.kind is EventKind.APP else ServiceEventRow
-        row = row_class.model_validate(fields)
+        row: AppRow | ServiceRow
+        if message.kind is EventKind.APP:
+            row = AppRow(**dict(AppEventRow.model_validate(fields)))
+        else:
+            row = ServiceRow(**dict(ServiceEventRow.model_validate(fields)))
     except ValidationError as exc:
         raise errors.InvalidEvent(_describe(exc)) from None
     except (KeyError, TypeError, AttributeError) as exc:
@@ -138,7 +185,6 @@ def decode(message: MessageFields, now: datetime) -> StoredEvent:
         api_version=message.api_version,
         sequence=message.sequence,
         row=row,
-        raw_message=raw,
         raw_json=raw_json,
     )
 

@@ -89,9 +89,9 @@ def _store(url: str, messages: list[UsageEventMessage]) -> set[str]:
             continue
         columns = APP_COLUMNS if event.kind is EventKind.APP else SERVICE_COLUMNS
         values = {
-            **event.row.model_dump(),
+            **event.row._asdict(),
             "id": event.sequence,
-            "raw_message": orjson.dumps(event.raw_message).decode(),
+            "raw_message": event.raw_json,
             "foundation": event.foundation,
             "api_version": event.api_version.value,
         }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from shared import errors, events
-from shared.events import AppEventRow, ServiceEventRow
+from shared.events import AppRow, ServiceRow
 from shared.messages import UsageEventMessage
 from tests.support import cf_resources as cf
 
@@ -30,8 +31,8 @@ def _message(kind: str, version: str, resource: dict[str, Any]) -> UsageEventMes
 def test_events_decode_v2_app_keeps_entity_as_raw_message() -> None:
     entity = cf.v2_app_entity()
     stored = events.decode(_message("app", "v2", cf.v2_resource(entity)), NOW)
-    assert stored.raw_message == entity
-    assert isinstance(stored.row, AppEventRow)
+    assert orjson.loads(stored.raw_json) == entity
+    assert isinstance(stored.row, AppRow)
     assert stored.row.process_guid == entity["app_guid"]
     assert stored.row.instance_count == 2
     assert stored.sequence == 7
@@ -47,7 +48,7 @@ def test_events_decode_v2_task_event_has_no_process() -> None:
         task_name="migrate",
     )
     stored = events.decode(_message("app", "v2", cf.v2_resource(entity)), NOW)
-    assert isinstance(stored.row, AppEventRow)
+    assert isinstance(stored.row, AppRow)
     assert stored.row.process_guid is None
     assert stored.row.app_name == "my-app"
     assert stored.row.task_name == "migrate"
@@ -57,8 +58,8 @@ def test_events_decode_v3_app_matches_v2_columns() -> None:
     resource = cf.v3_app_resource()
     stored = events.decode(_message("app", "v3", resource), NOW)
     row = stored.row
-    assert isinstance(row, AppEventRow)
-    assert stored.raw_message == resource
+    assert isinstance(row, AppRow)
+    assert orjson.loads(stored.raw_json) == resource
     assert row.process_guid == resource["process"]["guid"]
     assert row.parent_app_guid == resource["app"]["guid"]
     assert row.org_guid == resource["organization"]["guid"]
@@ -87,7 +88,7 @@ def test_events_decode_v2_and_v3_service_give_the_same_row() -> None:
     )
     row2 = events.decode(_message("service", "v2", v2), NOW).row
     row3 = events.decode(_message("service", "v3", v3), NOW).row
-    assert isinstance(row2, ServiceEventRow)
+    assert isinstance(row2, ServiceRow)
     assert row2 == row3
 
 
@@ -102,7 +103,7 @@ def test_events_decode_user_provided_service_has_null_plan() -> None:
         service_broker_guid=None,
     )
     row = events.decode(_message("service", "v2", cf.v2_resource(entity, kind="service")), NOW).row
-    assert isinstance(row, ServiceEventRow)
+    assert isinstance(row, ServiceRow)
     assert row.service_plan_guid is None
 
 
