@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import orjson
 from pydantic import ValidationError
 
+from consumer import plain_body
 from shared import errors, events
 from shared.messages import MessageFields, UsageEventMessage, plain
 
@@ -47,9 +48,17 @@ class Rejected(NamedTuple):
 def decode(delivery: Delivery, now: datetime) -> Accepted | Rejected:
     """Decode and validate a delivery; a failure becomes a Rejected naming field and value.
 
-    A plainly valid message (every one this project publishes) skips the message model;
-    any other is validated by it, which names what is wrong.
+    A plainly valid body (every one this project publishes) is decoded by `plain_body`;
+    any other is validated by the models, which name what is wrong.
     """
+    event = plain_body.decode(delivery.body, now)
+    if event is not None:
+        return Accepted(delivery, event)
+    return decode_with_models(delivery, now)
+
+
+def decode_with_models(delivery: Delivery, now: datetime) -> Accepted | Rejected:
+    """`decode` for any body: parsed into dicts and validated by the pydantic models."""
     try:
         payload = orjson.loads(delivery.body)
     except orjson.JSONDecodeError as exc:
