@@ -9,7 +9,9 @@ decide it and name what is wrong. A property test holds the two paths to the sam
 every body this one accepts.
 
 The raw message is stored as the bytes the body holds (PostgreSQL parses them as jsonb),
-not parsed and rendered again.
+not parsed and rendered again. So a number beyond 64 bits in a field no column reads keeps
+its digits (the models' path reads it through orjson as a float, rounded, or refuses the body
+when the float would be infinite).
 """
 
 from __future__ import annotations
