@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from consumer import plain_body
 from shared import errors, events
-from shared.messages import MessageFields, UsageEventMessage, plain
+from shared.messages import UsageEventMessage
 
 # Longest reason text carried in a dead-letter header.
 MAX_REASON_LENGTH = 500
@@ -63,12 +63,10 @@ def decode_with_models(delivery: Delivery, now: datetime) -> Accepted | Rejected
         payload = orjson.loads(delivery.body)
     except orjson.JSONDecodeError as exc:
         return Rejected(delivery, _clip(f"body: not valid JSON: {exc}"))
-    message: MessageFields | None = plain(payload)
-    if message is None:
-        try:
-            message = UsageEventMessage.model_validate(payload)
-        except ValidationError as exc:
-            return reject(delivery, payload, describe(exc))
+    try:
+        message = UsageEventMessage.model_validate(payload)
+    except ValidationError as exc:
+        return reject(delivery, payload, describe(exc))
     try:
         event = events.decode(message, now)
     except errors.InvalidEvent as exc:

@@ -60,8 +60,8 @@ class MessageFields(Protocol):
 class PlainMessage(NamedTuple):
     """A message whose every field already has the type and range the model demands.
 
-    The consumer's `plain` makes one from a body it has parsed; the producer's plan makes one
-    per event from values it holds (cheaper than the model, which it would only render).
+    The producer's plan makes one per event from values it holds (cheaper than the model,
+    which it would only render).
     """
 
     foundation: str
@@ -70,46 +70,3 @@ class PlainMessage(NamedTuple):
     sequence: int
     guid: str
     resource: dict[str, Any]
-
-
-# The keys UsageEventMessage allows (it forbids others), and those it requires.
-_KEYS = frozenset(UsageEventMessage.model_fields)
-_REQUIRED_KEYS = frozenset(
-    name for name, info in UsageEventMessage.model_fields.items() if info.is_required()
-)
-_KINDS = {kind.value: kind for kind in EventKind}
-_VERSIONS = {version.value: version for version in ApiVersion}
-
-
-def plain(payload: Any) -> PlainMessage | None:
-    """The message of a parsed body that is plainly valid, without the model; else None.
-
-    The consumer's hot path: every message this project publishes is plain, and validating
-    it with the model costs several times more. Only what UsageEventMessage accepts with the
-    same values is plain (a property test holds the two equal); anything else (a lax-mode
-    coercion such as "5" for 5, a fault) is None, and the model then says what is wrong.
-    """
-    if type(payload) is not dict:
-        return None
-    keys = payload.keys()
-    if not (keys >= _REQUIRED_KEYS and keys <= _KEYS):
-        return None
-    schema_version = payload.get("schema_version", 1)
-    foundation, kind, version = payload["foundation"], payload["kind"], payload["api_version"]
-    sequence, guid, resource = payload["sequence"], payload["guid"], payload["resource"]
-    if not (
-        type(schema_version) is int
-        and schema_version == 1
-        and type(foundation) is str
-        and 1 <= len(foundation) <= FOUNDATION_MAX_LENGTH
-        and type(kind) is str
-        and kind in _KINDS
-        and type(version) is str
-        and version in _VERSIONS
-        and type(sequence) is int
-        and sequence >= 1
-        and type(guid) is str
-        and type(resource) is dict
-    ):
-        return None
-    return PlainMessage(foundation, _KINDS[kind], _VERSIONS[version], sequence, guid, resource)

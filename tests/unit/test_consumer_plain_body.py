@@ -189,6 +189,17 @@ def test_plain_body_leaves_what_it_does_not_take_to_the_models(change: str, valu
     assert decided == by_models(body)
 
 
+@pytest.mark.parametrize(
+    "change", [{"sequence": "5"}, {"sequence": 5.0}, {"sequence": True}, {"schema_version": True}]
+)
+def test_plain_body_leaves_lax_envelopes_to_the_model(change: dict[str, Any]) -> None:
+    """The message model coerces these in lax mode: valid, but not plain."""
+    body = orjson.dumps(base("app", "v3") | change)
+    assert plain_body.decode(body, NOW) is None
+    decided = delivery.decode(delivery.Delivery(1, "app", None, body), NOW)
+    assert decided == by_models(body)
+
+
 # Edges the random changes above reach seldom: (kind, version, path, value).
 EDGES = [
     ("app", "v2", ("entity", "app_guid"), ""),
