@@ -23,12 +23,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from shared.events import (
-    EARLIEST_EVENT,
     MAX_CC_INTEGER,
-    MAX_FUTURE_SKEW,
     AppRow,
     ServiceRow,
     StoredEvent,
+    is_plausible_time,
 )
 from shared.messages import FOUNDATION_MAX_LENGTH
 from shared.states import ApiVersion, EventKind
@@ -217,9 +216,7 @@ def _time(text: str, now: datetime) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if when < EARLIEST_EVENT or when > now + MAX_FUTURE_SKEW:
-        return None
-    return when
+    return when if is_plausible_time(when, now) else None
 
 
 def _v2_app(guid: str, when: datetime, entity: _V2AppEntity) -> AppRow:

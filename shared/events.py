@@ -281,8 +281,13 @@ def _obj(resource: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+def is_plausible_time(created_at: datetime, now: datetime) -> bool:
+    """An event time after usage events began and at most MAX_FUTURE_SKEW ahead of now."""
+    return EARLIEST_EVENT <= created_at <= now + MAX_FUTURE_SKEW
+
+
 def _check_time(created_at: datetime, now: datetime) -> None:
-    if created_at < EARLIEST_EVENT or created_at > now + MAX_FUTURE_SKEW:
+    if not is_plausible_time(created_at, now):
         raise errors.InvalidEvent(f"created_at: {created_at.isoformat()} is not a plausible time")
 
 
