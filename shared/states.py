@@ -48,7 +48,7 @@ class ProcessEffect(StrEnum):
 
 
 # The mapping from process states to usage. A state not listed here is stored and ignored.
-# The database holds the same mapping in process_state_effects (migration 0006), which keeps
+# The database holds the same mapping in process_state_running() (migration 0008), which keeps
 # the process spans; tests/integration/test_process_spans.py keeps the two equal.
 # WAS_RUNNING is the baseline the Cloud Controller adds for processes still running after pruning.
 PROCESS_STATE_EFFECTS: dict[str, ProcessEffect] = {

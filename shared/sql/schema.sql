@@ -132,14 +132,15 @@ DROP INDEX app_usage_events_process_report_idx;
 ALTER TABLE app_usage_events ADD COLUMN api_guid text;
 ALTER TABLE service_usage_events ADD COLUMN api_guid text;
 
--- Process spans maintained with the events (reporter, migration 0006).
-CREATE TABLE process_state_effects (
-    state text PRIMARY KEY,
-    running boolean NOT NULL
-);
--- The same mapping as shared/states.py PROCESS_STATE_EFFECTS (a test keeps them equal).
-INSERT INTO process_state_effects (state, running) VALUES
-    ('STARTED', true), ('WAS_RUNNING', true), ('STOPPED', false);
+-- Process spans maintained with the events (reporter, migration 0006; 0008 made the state
+-- mapping a function and the span delete an index range).
+-- The same mapping as shared/states.py PROCESS_STATE_EFFECTS (a test keeps them equal): true
+-- for a state that leaves the process running, false for one that stops it, NULL for a state
+-- that is not a process state change (staging, tasks, buildpack), which the spans ignore.
+CREATE FUNCTION process_state_running(state text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE state WHEN 'STARTED' THEN true WHEN 'WAS_RUNNING' THEN true
+                      WHEN 'STOPPED' THEN false END;
 
 CREATE TABLE process_spans (
     org_key text NOT NULL,
@@ -182,9 +183,9 @@ BEGIN
         LEFT JOIN LATERAL (
             SELECT e.id
             FROM app_usage_events e
-            JOIN process_state_effects s ON s.state = e.state
             WHERE e.process_guid = t.p AND e.foundation = t.f
               AND coalesce(e.org_guid, '') = t.o AND e.id < t.i
+              AND process_state_running(e.state) IS NOT NULL
             ORDER BY e.id DESC
             LIMIT 1
         ) before ON true
@@ -197,7 +198,8 @@ BEGIN
         USING starts t
         WHERE s.org_key = t.org_key AND s.process_guid = t.process_guid
           AND s.foundation = t.foundation
-          AND (t.start_id IS NULL OR s.event_id >= t.start_id AND NOT s.carried)
+          AND s.event_id >= coalesce(t.start_id, -9223372036854775807 - 1)
+          AND (t.start_id IS NULL OR NOT s.carried)
     )
     INSERT INTO process_spans (org_key, process_guid, foundation, event_id, carried,
                                space_guid, start_at, end_at, instances, memory_in_mb)
@@ -213,8 +215,8 @@ BEGIN
         SELECT t.org_key, t.process_guid, t.foundation, t.start_id, e.id, e.space_guid,
                e.created_at, e.instance_count, e.previous_instance_count,
                e.memory_in_mb_per_instance, e.previous_memory_in_mb_per_instance,
-               s.running,
-               coalesce(ps.running, false) AS previous_running,
+               process_state_running(e.state) AS running,
+               coalesce(process_state_running(e.previous_state), false) AS previous_running,
                lead(e.created_at, 1, 'infinity') OVER w AS next_at,
                row_number() OVER w AS n
         FROM starts t
@@ -222,8 +224,7 @@ BEGIN
           ON e.process_guid = t.process_guid AND e.foundation = t.foundation
          AND coalesce(e.org_guid, '') = t.org_key
          AND e.id >= coalesce(t.start_id, -9223372036854775807 - 1)
-        JOIN process_state_effects s ON s.state = e.state
-        LEFT JOIN process_state_effects ps ON ps.state = e.previous_state
+         AND process_state_running(e.state) IS NOT NULL
         WINDOW w AS (PARTITION BY t.org_key, t.process_guid, t.foundation ORDER BY e.id)
     ) changes
     CROSS JOIN LATERAL (VALUES (false), (true)) AS c(carried)
@@ -239,7 +240,7 @@ BEGIN
     PERFORM process_spans_refresh(array_agg(coalesce(org_guid, '')), array_agg(process_guid),
                                   array_agg(foundation), array_agg(id))
     FROM new_rows
-    WHERE process_guid IS NOT NULL AND state IN (SELECT state FROM process_state_effects)
+    WHERE process_guid IS NOT NULL AND process_state_running(state) IS NOT NULL
     HAVING count(*) > 0;
     RETURN NULL;
 END;

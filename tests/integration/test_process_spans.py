@@ -46,11 +46,17 @@ def maintained_and_recomputed(
     return maintained, recomputed
 
 
-def test_process_state_effects_table_is_shared_states_mapping(conn: Any) -> None:
+def test_process_state_running_is_shared_states_mapping(conn: Any) -> None:
+    """The database's mapping names the same states with the same effect, and no other."""
+    others = [s.value for s in states.AppState if s.value not in states.PROCESS_STATE_EFFECTS]
+    asked = [*states.PROCESS_STATE_EFFECTS, *others, "", "started"]
     with conn.cursor() as cursor:
-        cursor.execute("SELECT state, running FROM process_state_effects")
-        table = dict(cursor.fetchall())
-    assert table == {
+        cursor.execute("SELECT s, process_state_running(s) FROM unnest(%s::text[]) AS s", (asked,))
+        mapped = {state: running for state, running in cursor.fetchall() if running is not None}
+        cursor.execute("SELECT process_state_running(NULL)")
+        assert cursor.fetchone() == (None,)
+    assert others, "AppState names no state outside the mapping"
+    assert mapped == {
         state: effect is states.ProcessEffect.RUNNING
         for state, effect in states.PROCESS_STATE_EFFECTS.items()
     }
