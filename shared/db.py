@@ -33,6 +33,9 @@ def connect(
             url,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             application_name=application_name,
+            # What the bytes this project sends are (the consumer's COPY data), whatever the
+            # database's own encoding.
+            client_encoding="UTF8",
             keepalives=1,
             keepalives_idle=10,
             keepalives_interval=5,

@@ -187,3 +187,25 @@ def test_consumer_stores_a_message_published_twice_once(database_url: str, amqp_
         )
     rows = ev.query(database_url, "SELECT guid, id FROM app_usage_events ORDER BY id")
     assert rows == [(first.guid, 1), (second.guid, 2)]
+
+
+def test_consumer_stores_text_beyond_ascii_as_sent(database_url: str, amqp_url: str) -> None:
+    """Names in any script, and a tab and a backslash, reach the columns and raw_message."""
+    name = "café 日本 😀 tab\there back\\slash"
+    v2 = ev.message(
+        1, resource=ev.v2_app_resource((guid := ev.new_guid()), app_name=name), guid=guid
+    )
+    v3 = ev.message(
+        2,
+        api_version="v3",
+        resource=ev.v3_app_resource((guid3 := ev.new_guid()), app={"guid": "a", "name": name}),
+        guid=guid3,
+    )
+    with ev.publisher(amqp_url) as pub, ev.running_consumer(database_url, amqp_url):
+        pub.publish_messages([v2, v3])
+        wait_until(lambda: ev.count_rows(database_url) == 2, what="2 events stored")
+    stored_v2 = _row(database_url, "app_usage_events", APP_COLUMNS, v2.guid)
+    stored_v3 = _row(database_url, "app_usage_events", APP_COLUMNS, v3.guid)
+    assert (stored_v2["app_name"], stored_v3["app_name"]) == (name, name)
+    assert stored_v2["raw_message"] == v2.resource["entity"]
+    assert stored_v3["raw_message"] == v3.resource

@@ -86,7 +86,7 @@ def app_items(draw: st.DrawFn) -> Accepted:
 @settings(max_examples=500, deadline=None)
 @given(st.lists(app_items(), max_size=5))
 def test_copy_text_equals_escaping_every_value(items: list[Accepted]) -> None:
-    text = writer.copy_text(items, writer.APP_COLUMNS).getvalue()
+    text = writer.copy_text(items, writer.APP_COLUMNS).getvalue().decode()
     assert text == reference(items, writer.APP_COLUMNS)
 
 
@@ -105,6 +105,6 @@ def test_a_line_without_specials_is_taken_as_joined() -> None:
     item = Accepted(Delivery(1, "app", None, b""), event)
     line = writer.copy_text([item], ("state", "previous_state"))
     assert (
-        line.getvalue()
+        line.getvalue().decode()
         == f"7\t{'a' * 36}\t2026-10-05T00:00:00+00:00\t{{}}\tdefault\tv2\tSTARTED\t\\N\n"
     )
