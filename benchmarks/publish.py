@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 
+from producer import wire
 from producer.publisher import Publisher
 from shared.messages import UsageEventMessage
 from shared.states import ApiVersion, EventKind
@@ -50,18 +51,20 @@ def resource(guid: str) -> dict[str, object]:
     }
 
 
-def messages(count: int) -> list[UsageEventMessage]:
+def messages(count: int) -> list[wire.Outgoing]:
     out = []
     for sequence in range(1, count + 1):
         guid = str(uuid.uuid4())
         out.append(
-            UsageEventMessage(
-                foundation="default",
-                kind=EventKind.APP,
-                api_version=ApiVersion.V2,
-                sequence=sequence,
-                guid=guid,
-                resource=resource(guid),
+            wire.outgoing(
+                UsageEventMessage(
+                    foundation="default",
+                    kind=EventKind.APP,
+                    api_version=ApiVersion.V2,
+                    sequence=sequence,
+                    guid=guid,
+                    resource=resource(guid),
+                )
             )
         )
     return out

@@ -1,7 +1,20 @@
-"""CF usage-event list pages (v2 and v3): frozen models of what the API returns, and events.
+"""CF usage-event list pages (v2 and v3): the events, each with its resource's JSON bytes.
 
-Only the fields the producer needs are modelled; each resource is kept exactly as received,
-because that is what gets published.
+Only the fields the producer needs are read; each resource is kept as the API sent it,
+because that is what gets published. A plainly valid page (the common case) is read with
+msgspec: the resources stay slices of the page's own bytes, and only their guid, time and
+owner are decoded, in C. Parsing every resource into dicts with orjson and rendering it
+again cost several times as much, and the dicts kept the cyclic garbage collector busy. Any
+other page goes through orjson and the pydantic models, which decide it and name what is
+wrong; a property test holds the two paths to the same events.
+
+Bytes kept as the API sent them differ from a render only where JSON allows it: escapes
+stay escapes, and a number beyond 64 bits keeps its digits (orjson reads it as a float). A
+number beyond a float's range, in a field the producer does not read, is forwarded where
+orjson refused the whole page and the stream stalled on it; the consumer decides such an
+event (it dead-letters what it cannot store, with the reason). Bytes that are not UTF-8 and
+lone surrogates are refused as before. A page laid out over lines is compacted first, so
+that messages carry no layout (spaces alone are kept).
 """
 
 from __future__ import annotations
@@ -9,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -18,18 +32,26 @@ from shared.states import ApiVersion
 # Longest event guid accepted: the API's are 36-character UUIDs; anything non-empty is taken.
 GUID_MAX_LENGTH = 255
 _GUID = Field(min_length=1, max_length=GUID_MAX_LENGTH)
+# Bytes that lay a JSON text out over lines (outside strings: JSON forbids them raw inside).
+_LAYOUT = (b"\n", b"\r", b"\t")
 
 
 class FetchedEvent(NamedTuple):
-    """One event of a page: its guid, its time (None when unparseable) and the raw resource.
+    """One event of a page.
 
     A NamedTuple rather than a frozen dataclass: one is built per event, in half the time.
     """
 
     guid: str
+    # Its time; None when unparseable or without an offset.
     created_at: datetime | None
+    # The time as the API gave it (any JSON value), for the log.
     created_at_text: object
-    resource: dict[str, Any]
+    # The resource's JSON as published: v2 `{"metadata", "entity"}`, v3 the resource.
+    resource: bytes
+    # A purge-and-reseed row: its guid is its process's (app) or service instance's guid.
+    # A later purge re-emits such a guid at another place in the table (CF API spec §5.3).
+    reseed_shaped: bool
 
 
 class V2Metadata(BaseModel):
@@ -88,8 +110,59 @@ class ErrorBody(BaseModel):
         return f"{self.error_code or ''}: {self.description or ''}".strip(": ")
 
 
+class _Owner(msgspec.Struct, gc=False):
+    guid: str | None = None
+
+
+class _V3Head(msgspec.Struct, gc=False):
+    guid: str
+    created_at: str | None = None
+    process: _Owner | None = None
+    service_instance: _Owner | None = None
+
+
+class _V2MetadataHead(msgspec.Struct, gc=False):
+    guid: str
+    created_at: str | None = None
+
+
+class _V2EntityHead(msgspec.Struct, gc=False):
+    app_guid: str | None = None
+    service_instance_guid: str | None = None
+
+
+class _V2Head(msgspec.Struct, gc=False):
+    metadata: _V2MetadataHead
+    entity: _V2EntityHead
+
+
+class _Object(msgspec.Struct, gc=False):
+    """Any JSON object, its keys unread."""
+
+
+class _V2Envelope(msgspec.Struct, gc=False):
+    resources: list[msgspec.Raw]
+    total_results: int | None = None
+
+
+class _V3Envelope(msgspec.Struct, gc=False):
+    resources: list[msgspec.Raw]
+    pagination: _Object | None = None
+
+
+_ENVELOPES: dict[ApiVersion, msgspec.json.Decoder[Any]] = {
+    ApiVersion.V2: msgspec.json.Decoder(_V2Envelope),
+    ApiVersion.V3: msgspec.json.Decoder(_V3Envelope),
+}
+_V2_HEAD = msgspec.json.Decoder(_V2Head)
+_V3_HEAD = msgspec.json.Decoder(_V3Head)
+
+
 def parse_page(version: ApiVersion, body: bytes) -> list[FetchedEvent]:
     """The events of a list page in API order; raise CloudFoundryUnavailable when malformed."""
+    plain = _plain_page(version, body)
+    if plain is not None:
+        return plain
     try:
         data = orjson.loads(body)
         if version is ApiVersion.V2:
@@ -114,24 +187,6 @@ def parse_event(version: ApiVersion, body: bytes) -> FetchedEvent:
         ) from None
 
 
-def is_reseed_shaped(version: ApiVersion, event: FetchedEvent) -> bool:
-    """A purge-and-reseed row: its guid is its process's (app) or service instance's guid.
-
-    A later purge re-emits such a guid at another place in the table (CF API spec §5.3).
-    """
-    resource = event.resource
-    if version is ApiVersion.V2:
-        entity = resource.get("entity")
-        if not isinstance(entity, dict):
-            return False
-        return event.guid in (entity.get("app_guid"), entity.get("service_instance_guid"))
-    for key in ("process", "service_instance"):
-        owner = resource.get(key)
-        if isinstance(owner, dict) and owner.get("guid") == event.guid:
-            return True
-    return False
-
-
 def parse_error(body: bytes) -> ErrorBody:
     """The error body, or an empty one when the body is not the API's JSON."""
     try:
@@ -149,6 +204,51 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def _plain_page(version: ApiVersion, body: bytes) -> list[FetchedEvent] | None:
+    """The events of a plainly valid page, its resources left as bytes; else None."""
+    if not _is_utf8(body):
+        return None
+    try:
+        if any(layout in body for layout in _LAYOUT):
+            body = msgspec.json.format(body, indent=-1)
+        resources = _ENVELOPES[version].decode(body).resources
+        if version is ApiVersion.V2:
+            return [_plain_v2(bytes(raw)) for raw in resources]
+        return [_plain_v3(bytes(raw)) for raw in resources]
+    except (msgspec.DecodeError, ValueError):  # a msgspec.ValidationError is a DecodeError
+        return None
+
+
+def _plain_v2(resource: bytes) -> FetchedEvent:
+    head = _V2_HEAD.decode(resource)
+    guid, created = head.metadata.guid, head.metadata.created_at
+    if not 0 < len(guid) <= GUID_MAX_LENGTH:
+        raise ValueError(f"guid of {len(guid)} characters")
+    entity = head.entity
+    reseed = guid in (entity.app_guid, entity.service_instance_guid)
+    return FetchedEvent(guid, parse_time(created), created, resource, reseed)
+
+
+def _plain_v3(resource: bytes) -> FetchedEvent:
+    head = _V3_HEAD.decode(resource)
+    guid, created = head.guid, head.created_at
+    if not 0 < len(guid) <= GUID_MAX_LENGTH:
+        raise ValueError(f"guid of {len(guid)} characters")
+    owners = (head.process, head.service_instance)
+    reseed = any(owner is not None and owner.guid == guid for owner in owners)
+    return FetchedEvent(guid, parse_time(created), created, resource, reseed)
+
+
+def _is_utf8(body: bytes) -> bool:
+    if body.isascii():
+        return True
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _resources(
@@ -179,17 +279,35 @@ def _v2_event(raw: dict[str, Any]) -> FetchedEvent:
     if type(meta) is dict and type(raw.get("entity")) is dict:
         guid = meta.get("guid")
         if type(guid) is str and 0 < len(guid) <= GUID_MAX_LENGTH:
-            created = meta.get("created_at")
-            return FetchedEvent(guid, parse_time(created), created, raw)
+            return _event(ApiVersion.V2, guid, meta.get("created_at"), raw)
     head = V2Resource.model_validate(raw).metadata
-    return FetchedEvent(head.guid, parse_time(head.created_at), head.created_at, raw)
+    return _event(ApiVersion.V2, head.guid, head.created_at, raw)
 
 
 def _v3_event(raw: dict[str, Any]) -> FetchedEvent:
     """The event of a v3 resource: read directly when plainly valid, else by the model."""
     guid = raw.get("guid")
     if type(guid) is str and 0 < len(guid) <= GUID_MAX_LENGTH:
-        created = raw.get("created_at")
-        return FetchedEvent(guid, parse_time(created), created, raw)
+        return _event(ApiVersion.V3, guid, raw.get("created_at"), raw)
     head = V3Resource.model_validate(raw)
-    return FetchedEvent(head.guid, parse_time(head.created_at), head.created_at, raw)
+    return _event(ApiVersion.V3, head.guid, head.created_at, raw)
+
+
+def _event(version: ApiVersion, guid: str, created: object, raw: dict[str, Any]) -> FetchedEvent:
+    """The event of a resource that orjson parsed and a model or a plain check accepted."""
+    return FetchedEvent(
+        guid, parse_time(created), created, orjson.dumps(raw), _is_reseed_shaped(version, guid, raw)
+    )
+
+
+def _is_reseed_shaped(version: ApiVersion, guid: str, resource: dict[str, Any]) -> bool:
+    if version is ApiVersion.V2:
+        entity = resource.get("entity")
+        if not isinstance(entity, dict):
+            return False
+        return guid in (entity.get("app_guid"), entity.get("service_instance_guid"))
+    for key in ("process", "service_instance"):
+        owner = resource.get(key)
+        if isinstance(owner, dict) and owner.get("guid") == guid:
+            return True
+    return False

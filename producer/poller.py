@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from producer.cursor import Cursor, Gap
 from producer.page import FetchedEvent
+from producer.wire import Outgoing
 from shared.events import MAX_FUTURE_SKEW
-from shared.messages import PlainMessage
 from shared.states import ApiVersion, EventKind
 
 
@@ -39,7 +39,7 @@ class Plan:
     """What to do with a fetched page."""
 
     # Messages to publish, in API order, with consecutive sequence numbers.
-    messages: list[PlainMessage]
+    messages: list[Outgoing]
     # The cursor to save once the broker has confirmed every message.
     cursor: Cursor
     # How long to wait before the next poll of this kind.
@@ -62,11 +62,8 @@ def plan(
     """Decide a page: stop at the first young event, number the rest, move the cursor."""
     taken, held_back, implausible = take_old_enough(events, now, timing.record_min_age)
     foundation, kind, version = source.foundation, source.kind, source.api_version
-    # Not the model: every field already has its type and range (the foundation is held to
-    # FOUNDATION_MAX_LENGTH by the settings at start-up), and building a model per event cost
-    # more than rendering it. A test holds these messages to the model.
     messages = [
-        PlainMessage(foundation, kind, version, sequence, event.guid, event.resource)
+        Outgoing(foundation, kind, version, sequence, event.guid, event.resource)
         for sequence, event in enumerate(taken, start=cursor.sequence + 1)
     ]
     return Plan(

@@ -22,7 +22,6 @@ from pika.adapters.select_connection import SelectConnection
 
 from producer import wire
 from shared import amqp, errors, topology
-from shared.messages import MessageFields
 from shared.states import EventKind
 
 log = structlog.get_logger()
@@ -131,11 +130,11 @@ class Publisher:
             raise errors.BrokerUnavailable(f"cannot open RabbitMQ at {self._host}: {reason}")
         log.info("broker_connected", host=self._host)
 
-    def publish_batch(self, messages: Sequence[MessageFields]) -> None:
+    def publish_batch(self, messages: Sequence[wire.Outgoing]) -> None:
         """Return once the broker has confirmed every message; else raise PublishFailed."""
         self.wait(self.send(messages))
 
-    def send(self, messages: Sequence[MessageFields]) -> Batch:
+    def send(self, messages: Sequence[wire.Outgoing]) -> Batch:
         """Publish without waiting for confirms; wait() on the result before trusting it."""
         if not self.is_open:
             self.connect()

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import structlog
 
-from producer import page, poller
+from producer import poller
 from producer.cursor import Cursor, CursorStore
 from producer.instruments import Instruments
 from producer.page import FetchedEvent
@@ -245,7 +245,7 @@ class Runner:
             raise errors.CursorLost(guid)
 
     def _note_reseed_cursor(self, kind: EventKind, last: FetchedEvent) -> None:
-        reseed = last.created_at is not None and page.is_reseed_shaped(self._version, last)
+        reseed = last.created_at is not None and last.reseed_shaped
         self._reseed_cursor[kind] = last.guid if reseed else None
 
     def _recover(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,18 +55,3 @@ class MessageFields(Protocol):
     def guid(self) -> str: ...
     @property
     def resource(self) -> dict[str, Any]: ...
-
-
-class PlainMessage(NamedTuple):
-    """A message whose every field already has the type and range the model demands.
-
-    The producer's plan makes one per event from values it holds (cheaper than the model,
-    which it would only render).
-    """
-
-    foundation: str
-    kind: EventKind
-    api_version: ApiVersion
-    sequence: int
-    guid: str
-    resource: dict[str, Any]

@@ -8,16 +8,17 @@ from collections.abc import Iterator
 import pika
 import pytest
 
+from producer import wire
 from producer.publisher import Publisher
 from shared import errors, topology
 from shared.messages import UsageEventMessage
 from shared.states import ApiVersion, EventKind
 
 
-def message(sequence: int, kind: EventKind = EventKind.APP) -> UsageEventMessage:
+def message(sequence: int, kind: EventKind = EventKind.APP) -> wire.Outgoing:
     guid = str(uuid.uuid4())
     resource = {"metadata": {"guid": guid, "created_at": "2026-01-01T00:00:00Z"}, "entity": {}}
-    return UsageEventMessage(
+    model = UsageEventMessage(
         foundation="default",
         kind=kind,
         api_version=ApiVersion.V2,
@@ -25,6 +26,7 @@ def message(sequence: int, kind: EventKind = EventKind.APP) -> UsageEventMessage
         guid=guid,
         resource=resource,
     )
+    return wire.outgoing(model)
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_publisher_confirms_many_messages_in_order(publisher: Publisher, amqp_ur
         publisher.publish_batch(messages[start : start + 100])
     got = drain(amqp_url)
     assert [p.message_id for _, p, _ in got] == [m.guid for m in messages]
-    assert [UsageEventMessage.from_body(b) for _, _, b in got] == messages
+    assert [wire.outgoing(UsageEventMessage.from_body(b)) for _, _, b in got] == messages
 
 
 def test_publisher_sets_persistent_json_properties_and_routing_key(
@@ -78,7 +80,8 @@ def test_publisher_sets_persistent_json_properties_and_routing_key(
     assert properties.delivery_mode == 2
     assert properties.content_type == "application/json"
     assert properties.message_id == sent.guid
-    assert body == sent.to_body()
+    assert body == wire.body(sent)
+    assert wire.outgoing(UsageEventMessage.from_body(body)) == sent
 
 
 def test_publisher_reports_unroutable_mandatory_message_as_failure(

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pika
 import psycopg2
 import pytest
@@ -30,7 +31,8 @@ def old_event() -> FetchedEvent:
     guid = str(uuid.uuid4())
     created = datetime.now(UTC) - timedelta(hours=1)
     text = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return FetchedEvent(guid, created, text, {"metadata": {"guid": guid, "created_at": text}})
+    resource = {"metadata": {"guid": guid, "created_at": text}, "entity": {}}
+    return FetchedEvent(guid, created, text, orjson.dumps(resource), False)
 
 
 class ScriptedSource:
@@ -162,7 +164,7 @@ def test_runner_lost_cursor_records_gap_and_keeps_sequence_increasing(
 def reseed_event(guid: str, created: datetime) -> FetchedEvent:
     text = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     resource = {"metadata": {"guid": guid, "created_at": text}, "entity": {"app_guid": guid}}
-    return FetchedEvent(guid, created, text, resource)
+    return FetchedEvent(guid, created, text, orjson.dumps(resource), True)
 
 
 def test_runner_restarted_on_a_reseed_cursor_notices_a_purge_made_while_it_was_down(
