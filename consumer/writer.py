@@ -1,9 +1,12 @@
 """Writes batches of decoded events to PostgreSQL: one transaction, each guid once.
 
-The fast path copies the batch into per-session staging tables and moves it into the event
-tables with `ON CONFLICT (guid) DO NOTHING`. When PostgreSQL refuses a row's data (a value
-out of range, a NUL byte), the batch is split in halves until the refused rows stand alone;
-those come back with the database's reason and everything else is stored.
+A batch none of whose guids is stored yet is copied straight into the event tables. When
+that is refused (a guid stored by an earlier delivery or by another consumer, or a row's
+data), it is rolled back to a savepoint and the batch goes through per-session staging
+tables and into the event tables with `ON CONFLICT (guid) DO NOTHING`. When PostgreSQL
+refuses a row's data there too (a value out of range, a NUL byte), the batch is split in
+halves until the refused rows stand alone; those come back with the database's reason and
+everything else is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import structlog
 
 from consumer.delivery import Accepted
 from shared import db, errors, events
@@ -57,6 +62,7 @@ SERVICE_COLUMNS = (
     "service_broker_guid",
     "service_broker_name",
 )
+log = structlog.get_logger()
 # SQLSTATE classes that blame a row's data (22 data exception, 23 integrity violation): the
 # row is refused. Anything else (a missing table, a permission) blames the system, and the
 # batch is retried rather than dead-lettered.
@@ -130,21 +136,40 @@ class Writer:
         stored = dict.fromkeys(EventKind, 0)
         with db.transaction(self._connection()) as cursor:
             if apps:
-                cursor.copy_expert(self._queries["copy_app"], copy_text(apps, APP_COLUMNS))
-                cursor.execute(self._queries["move_app"])
-                stored[EventKind.APP] = cursor.rowcount
-                if any(is_reseed_shaped(item.event) for item in apps):
-                    cursor.execute(self._queries["move_app_reseeds"])
-                    stored[EventKind.APP] += cursor.rowcount
+                stored[EventKind.APP] = self._store(cursor, "app", apps, APP_COLUMNS)
             if services:
-                text = copy_text(services, SERVICE_COLUMNS)
-                cursor.copy_expert(self._queries["copy_service"], text)
-                cursor.execute(self._queries["move_service"])
-                stored[EventKind.SERVICE] = cursor.rowcount
-                if any(is_reseed_shaped(item.event) for item in services):
-                    cursor.execute(self._queries["move_service_reseeds"])
-                    stored[EventKind.SERVICE] += cursor.rowcount
+                stored[EventKind.SERVICE] = self._store(
+                    cursor, "service", services, SERVICE_COLUMNS
+                )
         return stored
+
+    def _store(
+        self, cursor: db.Cursor, kind: str, items: list[Accepted], columns: tuple[str, ...]
+    ) -> int:
+        """Store one kind's rows; return how many were new.
+
+        Straight into the event table when none of the guids is stored (one COPY, in a
+        savepoint); else, after rolling that back, through the staging table, skipping the
+        stored guids (and storing a later purge's reseed rows under derived guids).
+        """
+        queries = self._queries
+        text = copy_text(items, columns)
+        cursor.execute(queries["savepoint"])
+        refusal = db.copy_or_refusal(cursor, queries[f"copy_{kind}_new"], text)
+        if refusal is None:
+            count = cursor.rowcount
+            cursor.execute(queries["release_savepoint"])
+            return count
+        cursor.execute(queries["rollback_to_savepoint"])
+        log.debug("batch_through_staging", kind=kind, size=len(items), reason=str(refusal))
+        text.seek(0)
+        cursor.copy_expert(queries[f"copy_{kind}"], text)
+        cursor.execute(queries[f"move_{kind}"])
+        count = cursor.rowcount
+        if any(is_reseed_shaped(item.event) for item in items):
+            cursor.execute(queries[f"move_{kind}_reseeds"])
+            count += cursor.rowcount
+        return count
 
     def _connection(self) -> db.Connection:
         if self._conn is not None and db.is_closed(self._conn):

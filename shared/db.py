@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import IO, Any
 
 import psycopg2
 import psycopg2.extensions
@@ -73,6 +73,20 @@ def translate(exc: psycopg2.Error) -> errors.BillingError:
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
         return errors.DatabaseUnavailable(f"PostgreSQL connection failed: {_first_line(exc)}")
     return errors.DatabaseError(f"PostgreSQL refused a statement: {_first_line(exc)}")
+
+
+def copy_or_refusal(cursor: Cursor, sql: str, data: IO[bytes]) -> errors.DatabaseError | None:
+    """Run a COPY ... FROM STDIN; return PostgreSQL's refusal instead of raising it (so that
+    the caller can roll back to a savepoint). A lost connection still raises."""
+    try:
+        cursor.copy_expert(sql, data)
+    except psycopg2.Error as exc:
+        error = translate(exc)
+        if not isinstance(error, errors.DatabaseError):
+            raise error from exc
+        error.__cause__ = exc
+        return error
+    return None
 
 
 def is_closed(conn: Connection) -> bool:

@@ -1,6 +1,8 @@
--- Queries of the consumer's writer. A batch is copied into a per-session staging table, then
--- moved into the event table in guid order (so concurrent consumers lock unique keys in the
--- same order and cannot deadlock), skipping guids already stored.
+-- Queries of the consumer's writer. A batch none of whose guids is stored yet (the common
+-- case) is copied straight into the event table, in a savepoint. When that is refused (a guid
+-- is stored already, by an earlier delivery or another consumer), the batch is copied into a
+-- per-session staging table instead, then moved into the event table in guid order (so
+-- concurrent consumers lock unique keys in the same order), skipping guids already stored.
 
 -- name: create_app_staging
 CREATE TEMP TABLE IF NOT EXISTS app_usage_events_in (
@@ -62,6 +64,15 @@ COPY app_usage_events_in (
     task_name, buildpack_guid, buildpack_name
 ) FROM STDIN
 
+-- name: copy_app_new
+COPY app_usage_events (
+    id, guid, created_at, raw_message, foundation, api_version, state, previous_state,
+    instance_count, previous_instance_count, memory_in_mb_per_instance,
+    previous_memory_in_mb_per_instance, process_guid, process_type, app_name,
+    parent_app_guid, parent_app_name, space_guid, space_name, org_guid, task_guid,
+    task_name, buildpack_guid, buildpack_name
+) FROM STDIN
+
 -- name: copy_service
 COPY service_usage_events_in (
     id, guid, created_at, raw_message, foundation, api_version, state, org_guid,
@@ -69,6 +80,23 @@ COPY service_usage_events_in (
     service_instance_type, service_plan_guid, service_plan_name, service_guid,
     service_label, service_broker_guid, service_broker_name
 ) FROM STDIN
+
+-- name: copy_service_new
+COPY service_usage_events (
+    id, guid, created_at, raw_message, foundation, api_version, state, org_guid,
+    space_guid, space_name, service_instance_guid, service_instance_name,
+    service_instance_type, service_plan_guid, service_plan_name, service_guid,
+    service_label, service_broker_guid, service_broker_name
+) FROM STDIN
+
+-- name: savepoint
+SAVEPOINT new_rows;
+
+-- name: release_savepoint
+RELEASE SAVEPOINT new_rows;
+
+-- name: rollback_to_savepoint
+ROLLBACK TO SAVEPOINT new_rows;
 
 -- name: move_app
 INSERT INTO app_usage_events (

@@ -96,6 +96,8 @@ def test_writer_sql_columns_match_the_row_order() -> None:
     for name, columns in (
         ("copy_app", writer.APP_COLUMNS),
         ("copy_service", writer.SERVICE_COLUMNS),
+        ("copy_app_new", writer.APP_COLUMNS),
+        ("copy_service_new", writer.SERVICE_COLUMNS),
     ):
         listed = queries[name].split("(", 1)[1].split(")", 1)[0]
         names = tuple(part.strip() for part in listed.split(","))
