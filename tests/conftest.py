@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from consumer.writer import Writer
 from shared import db
 from tests.support import services
 
@@ -52,6 +53,14 @@ def conn(database_url: str) -> Iterator[db.Connection]:
     connection = db.connect(database_url)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def writer(database_url: str) -> Iterator[Writer]:
+    """The consumer's writer on this test's own database, closed after it."""
+    w = Writer(database_url)
+    yield w
+    w.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
@@ -58,13 +57,6 @@ def rows(database_url: str, kind: str) -> list[tuple[str, str | None, datetime, 
         found = cursor.fetchall()
     conn.close()
     return found
-
-
-@pytest.fixture
-def writer(database_url: str) -> Iterator[Writer]:
-    w = Writer(database_url)
-    yield w
-    w.close()
 
 
 @pytest.mark.parametrize("version", ["v2", "v3"])

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg2
-import pytest
 from structlog.testing import capture_logs
 
 from consumer import delivery
@@ -36,13 +34,6 @@ def stored(database_url: str) -> list[tuple[str, int]]:
         found = cursor.fetchall()
     conn.close()
     return found
-
-
-@pytest.fixture
-def writer(database_url: str) -> Iterator[Writer]:
-    w = Writer(database_url)
-    yield w
-    w.close()
 
 
 def staged(logs: list[dict[str, object]]) -> list[object]:
