@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from shared import errors
-from shared.messages import MessageFields
+from shared.messages import UsageEventMessage
 from shared.states import ApiVersion, EventKind
 
 # The Cloud Controller stores counts and memory in 32-bit integer columns.
@@ -160,7 +160,7 @@ class StoredEvent(NamedTuple):
     raw_json: str
 
 
-def decode(message: MessageFields, now: datetime) -> StoredEvent:
+def decode(message: UsageEventMessage, now: datetime) -> StoredEvent:
     """Normalize a message's resource; raise InvalidEvent naming the field and value."""
     resource = message.resource
     try:

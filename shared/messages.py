@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,20 +38,3 @@ class UsageEventMessage(BaseModel):
     def from_body(cls, body: bytes) -> UsageEventMessage:
         """Parse a body; raises ValueError (orjson) or ValidationError (pydantic)."""
         return cls.model_validate(orjson.loads(body))
-
-
-class MessageFields(Protocol):
-    """A message's fields, as the consumer decodes and the producer publishes them."""
-
-    @property
-    def foundation(self) -> str: ...
-    @property
-    def kind(self) -> EventKind: ...
-    @property
-    def api_version(self) -> ApiVersion: ...
-    @property
-    def sequence(self) -> int: ...
-    @property
-    def guid(self) -> str: ...
-    @property
-    def resource(self) -> dict[str, Any]: ...
