@@ -70,6 +70,10 @@ def translate(exc: psycopg2.Error) -> errors.BillingError:
     if isinstance(exc, psycopg2.extensions.QueryCanceledError):
         # A statement timeout is an OperationalError to psycopg2, but the server is fine.
         return errors.DatabaseError(f"PostgreSQL cancelled a statement: {_first_line(exc)}")
+    if isinstance(exc, psycopg2.extensions.TransactionRollbackError):
+        # A deadlock or serialization failure: also an OperationalError to psycopg2, but only
+        # this transaction was given up, and running it again may succeed.
+        return errors.DatabaseError(f"PostgreSQL rolled back a transaction: {_first_line(exc)}")
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
         return errors.DatabaseUnavailable(f"PostgreSQL connection failed: {_first_line(exc)}")
     return errors.DatabaseError(f"PostgreSQL refused a statement: {_first_line(exc)}")

@@ -91,3 +91,15 @@ def test_db_statement_timeout_is_an_error_not_an_outage(database_url: str) -> No
         assert not isinstance(raised.value, errors.DatabaseUnavailable)
     finally:
         db.close_quietly(conn)
+
+
+def test_db_deadlock_is_an_error_not_an_outage() -> None:
+    """psycopg2 files a deadlock under OperationalError, like a lost connection: only this
+    transaction was given up, so it is a refusal that running again may get past."""
+    from shared import db, errors
+
+    for cls in (psycopg2.errors.DeadlockDetected, psycopg2.errors.SerializationFailure):
+        translated = db.translate(cls("deadlock detected"))
+        assert type(translated) is errors.DatabaseError, cls
+    lost = db.translate(psycopg2.OperationalError("server closed the connection"))
+    assert isinstance(lost, errors.DatabaseUnavailable)
