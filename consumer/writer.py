@@ -67,6 +67,10 @@ log = structlog.get_logger()
 # row is refused. Anything else (a missing table, a permission) blames the system, and the
 # batch is retried rather than dead-lettered.
 ROW_FAULT_CLASSES = ("22", "23")
+# SQLSTATEs of a transaction PostgreSQL gave up for another's sake (serialization failure,
+# deadlock), and how many times a batch is tried at once before the committer's backoff.
+ROLLED_BACK = ("40001", "40P01")
+ROLLBACK_ATTEMPTS = 3
 # COPY text format: the NULL marker and the escapes.
 _NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -114,7 +118,7 @@ class Writer:
         if not part:
             return
         try:
-            stored = self._copy_and_move([item for _, item in part])
+            stored = self._copy_and_move_retried([item for _, item in part])
         except errors.DatabaseError as exc:
             if not is_row_fault(exc):
                 raise
@@ -129,6 +133,18 @@ class Writer:
             total = sum(1 for _, item in part if item.event.kind is kind)
             result.stored[kind] += count
             result.duplicates[kind] += total - count
+
+    def _copy_and_move_retried(self, items: list[Accepted]) -> dict[EventKind, int]:
+        """_copy_and_move, run again at once when PostgreSQL gave it up for another writer's
+        sake (a deadlock: consumers storing the same redelivered guids in other orders)."""
+        for attempt in range(1, ROLLBACK_ATTEMPTS + 1):
+            try:
+                return self._copy_and_move(items)
+            except errors.DatabaseError as exc:
+                if attempt == ROLLBACK_ATTEMPTS or sqlstate(exc) not in ROLLED_BACK:
+                    raise
+                log.info("batch_retried", attempt=attempt, size=len(items), reason=str(exc))
+        raise AssertionError("unreachable")
 
     def _copy_and_move(self, items: list[Accepted]) -> dict[EventKind, int]:
         apps = [item for item in items if item.event.kind is EventKind.APP]
@@ -201,8 +217,12 @@ def is_reseed_shaped(event: events.StoredEvent) -> bool:
 
 def is_row_fault(exc: errors.DatabaseError) -> bool:
     """True when PostgreSQL refused a row's data rather than the statement as a whole."""
-    code = getattr(exc.__cause__, "pgcode", None) or ""
-    return code[:2] in ROW_FAULT_CLASSES
+    return sqlstate(exc)[:2] in ROW_FAULT_CLASSES
+
+
+def sqlstate(exc: errors.DatabaseError) -> str:
+    """The SQLSTATE PostgreSQL gave for the refusal ('' when none)."""
+    return getattr(exc.__cause__, "pgcode", None) or ""
 
 
 def copy_text(items: list[Accepted], columns: tuple[str, ...]) -> io.BytesIO:

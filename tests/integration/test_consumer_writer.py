@@ -11,9 +11,10 @@ import psycopg2
 from structlog.testing import capture_logs
 
 from consumer import delivery
-from consumer.writer import Writer
+from consumer.writer import Writer, WriteResult
 from shared.states import EventKind
 from tests.support import consumer_events as ev
+from tests.support.wait import wait_until
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -87,3 +88,67 @@ def test_writers_at_once_with_overlapping_batches_store_each_guid_once(
         thread.join(timeout=120)
     assert not failures, failures
     assert stored(database_url) == sorted((e.event.row.guid, e.event.sequence) for e in events)
+
+
+STORED, FIRST, SECOND = (f"{c * 8}-0000-4000-8000-000000000000" for c in "0ab")
+INSERT_SERVICE = (
+    "INSERT INTO service_usage_events"
+    " (id, guid, created_at, raw_message, api_version, state, service_instance_guid)"
+    " VALUES (%s, %s, now(), '{}', 'v2', 'CREATED', 'si')"
+)
+
+
+def service(sequence: int, guid: str) -> delivery.Accepted:
+    resource = ev.v2_service_resource(guid)
+    message = ev.message(sequence, kind="service", guid=guid, resource=resource)
+    result = delivery.decode(delivery.Delivery(sequence, "service", None, message.to_body()), NOW)
+    assert isinstance(result, delivery.Accepted), result
+    return result
+
+
+def waiting_for_a_lock(database_url: str) -> bool:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'paas-billing-consumer' AND wait_event_type = 'Lock'"
+        )
+        (waiting,) = cursor.fetchone()
+    conn.close()
+    return bool(waiting)
+
+
+def test_writer_runs_a_batch_again_that_postgresql_gave_up_in_a_deadlock(
+    writer: Writer, database_url: str
+) -> None:
+    """A batch holding a stored guid goes through staging, in guid order. Another transaction
+    holds the batch's second guid and then asks for its first: PostgreSQL gives up the
+    writer's transaction (it waited first; the other one checks late). The writer runs the
+    batch again, skipping what the other one stored, and nothing is lost or doubled."""
+    writer.write([service(1, STORED)])
+    other = psycopg2.connect(database_url)
+    outcome: list[object] = []
+
+    def write() -> None:
+        try:
+            outcome.append(
+                writer.write([service(1, STORED), service(2, FIRST), service(3, SECOND)])
+            )
+        except BaseException as exc:  # the assertion below reports it
+            outcome.append(exc)
+
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SET deadlock_timeout = '60s'")
+            cursor.execute(INSERT_SERVICE, (90, SECOND))
+            writing = threading.Thread(target=write)
+            writing.start()
+            wait_until(lambda: waiting_for_a_lock(database_url), what="the writer to wait")
+            cursor.execute(INSERT_SERVICE, (91, FIRST))  # returns once the writer gave way
+        other.commit()
+        writing.join(timeout=60)
+    finally:
+        other.close()
+    [result] = outcome
+    assert isinstance(result, WriteResult), result
+    assert (result.stored[EventKind.SERVICE], result.duplicates[EventKind.SERVICE]) == (0, 3)
+    assert stored(database_url) == [(STORED, 1), (FIRST, 91), (SECOND, 90)]
