@@ -64,7 +64,10 @@ def project(url: str, messages: int) -> float:
     return consume_blocking(amqp.connect(url), messages)
 
 
-def consume_blocking(connection: pika.BlockingConnection, messages: int) -> float:
+def consume_blocking(
+    connection: pika.BlockingConnection, messages: int, queue: str = QUEUE
+) -> float:
+    """Receive `messages` from `queue`, acking every ACK_EVERY-th; this process's CPU seconds."""
     channel = connection.channel()
     channel.basic_qos(prefetch_count=PREFETCH)
     received = 0
@@ -75,7 +78,7 @@ def consume_blocking(connection: pika.BlockingConnection, messages: int) -> floa
         if received % ACK_EVERY == 0:
             ch.basic_ack(method.delivery_tag, multiple=True)
 
-    channel.basic_consume(QUEUE, on_message)
+    channel.basic_consume(queue, on_message)
     started = cpu_seconds()
     while received < messages:
         connection.process_data_events(time_limit=0.2)

@@ -5,10 +5,10 @@
 In a fresh vhost (deleted after), `producer.publisher.Publisher` declares the events
 topology (quorum queue, dead-letter route) and publishes --messages v3 app events of a
 simulator-sized resource in batches of 1,000, each confirmed, while a consumer on
-`shared.amqp.connect` (prefetch 2,000) receives them and acks every 1,000th with
-`multiple`. Prints the CPU seconds `beam.smp` spent per message (from /proc: the whole
-broker, so other users' traffic would count too) and messages/s. No decoding, no database:
-this is the floor the broker sets under `benchmarks/ingest.py`'s RabbitMQ figure.
+`shared.amqp.connect` receives them as `benchmarks/amqp_consume.py` does (prefetch 2,000,
+an ack with `multiple` every 1,000th). Prints the CPU seconds `beam.smp` spent per message
+(from /proc: the whole broker, so other users' traffic would count too) and messages/s.
+No decoding, no database: the floor the broker sets under `benchmarks/ingest.py`'s figure.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from amqp_consume import consume_blocking
 from ingest import broker_cpu
 
 from producer import wire
@@ -35,28 +35,6 @@ from tests.support import cf_resources as cf
 from tests.support import services
 
 BATCH = 1000
-PREFETCH = 2000
-ACK_EVERY = 1000
-
-
-def consume(url: str, messages: int, ready: threading.Event) -> None:
-    connection = amqp.connect(url, name="broker-benchmark")
-    channel = connection.channel()
-    topology.declare_events(channel)
-    channel.basic_qos(prefetch_count=PREFETCH)
-    received = 0
-
-    def on_message(ch: Any, method: Any, _properties: Any, _body: bytes) -> None:
-        nonlocal received
-        received += 1
-        if received % ACK_EVERY == 0:
-            ch.basic_ack(method.delivery_tag, multiple=True)
-
-    channel.basic_consume(topology.EVENTS_QUEUE, on_message_callback=on_message)
-    ready.set()
-    while received < messages:
-        connection.process_data_events(time_limit=0.1)
-    connection.close()
 
 
 def run(url: str, messages: int) -> tuple[float, float]:
@@ -66,13 +44,14 @@ def run(url: str, messages: int) -> tuple[float, float]:
         wire.Outgoing("default", EventKind.APP, ApiVersion.V3, n, str(uuid.uuid4()), resource)
         for n in range(1, messages + 1)
     ]
-    ready = threading.Event()
-    consumer = threading.Thread(target=consume, args=(url, messages, ready))
-    consumer.start()
-    assert ready.wait(30), "the consumer did not start"
     publisher = Publisher(url)
-    publisher.connect()
+    publisher.connect()  # declares the events topology
     before, started = broker_cpu(), time.perf_counter()
+    consumer = threading.Thread(
+        target=consume_blocking,
+        args=(amqp.connect(url, name="broker-benchmark"), messages, topology.EVENTS_QUEUE),
+    )
+    consumer.start()
     for at in range(0, messages, BATCH):
         publisher.publish_batch(outgoing[at : at + BATCH])
     consumer.join()
