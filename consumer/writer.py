@@ -137,14 +137,15 @@ class Writer:
     def _copy_and_move_retried(self, items: list[Accepted]) -> dict[EventKind, int]:
         """_copy_and_move, run again at once when PostgreSQL gave it up for another writer's
         sake (a deadlock: consumers storing the same redelivered guids in other orders)."""
-        for attempt in range(1, ROLLBACK_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 return self._copy_and_move(items)
             except errors.DatabaseError as exc:
                 if attempt == ROLLBACK_ATTEMPTS or sqlstate(exc) not in ROLLED_BACK:
                     raise
                 log.info("batch_retried", attempt=attempt, size=len(items), reason=str(exc))
-        raise AssertionError("unreachable")
+            attempt += 1
 
     def _copy_and_move(self, items: list[Accepted]) -> dict[EventKind, int]:
         apps = [item for item in items if item.event.kind is EventKind.APP]
