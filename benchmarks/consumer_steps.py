@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,18 +35,17 @@ def bodies(events: int) -> list[delivery.Delivery]:
 
 def work(step: str, events: int, rounds: int) -> None:
     """The measured loop (run under callgrind)."""
-    now = datetime.now(UTC)
     deliveries = bodies(events)
     if step == "decode":
         for _ in range(rounds):
             for item in deliveries:
-                delivery.decode(item, now)
+                delivery.decode(item)
         return
-    accepted = [delivery.decode(item, now) for item in deliveries]
+    accepted = [delivery.decode(item) for item in deliveries]
     items = [a for a in accepted if isinstance(a, delivery.Accepted)]
     assert len(items) == events
     for _ in range(rounds):
-        writer.copy_text(items, writer.APP_COLUMNS)
+        writer.copy_text(items)
 
 
 def main() -> int:

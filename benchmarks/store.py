@@ -20,7 +20,6 @@ import http.client
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,7 +63,6 @@ def fetch(url: str, kind: str, token: str) -> list[dict[str, Any]]:
 def decoded(url: str) -> list[delivery.Accepted]:
     """The simulator's events as the consumer decodes them, oldest first."""
     token = fixtures.token(url)
-    now = datetime.now(UTC)
     items: list[delivery.Accepted] = []
     for kind in KINDS:
         for sequence, resource in enumerate(fetch(url, kind, token), start=1):
@@ -77,11 +75,11 @@ def decoded(url: str) -> list[delivery.Accepted]:
                 "resource": resource,
             }
             result = delivery.decode(
-                delivery.Delivery(len(items), kind, None, orjson.dumps(message)), now
+                delivery.Delivery(len(items), kind, None, orjson.dumps(message))
             )
             assert isinstance(result, delivery.Accepted), result
             items.append(result)
-    items.sort(key=lambda item: item.event.row.created_at)
+    items.sort(key=lambda item: item.event.created_at)
     return items
 
 

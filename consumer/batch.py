@@ -39,7 +39,7 @@ class Batch:
         if isinstance(item, Rejected):
             self.rejected.append(item)
             return
-        key = (item.event.kind, item.event.row.guid)
+        key = (item.event.kind, item.event.guid)
         if key in self._seen:
             self.repeats[item.event.kind] += 1
             return

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 from pydantic import ValidationError
 
@@ -14,6 +14,9 @@ from shared.messages import UsageEventMessage
 
 # Longest reason text carried in a dead-letter header.
 MAX_REASON_LENGTH = 500
+# Largest message body taken: a usage event's raw message is at most
+# events.MAX_RAW_MESSAGE_BYTES, and the envelope adds little.
+MAX_BODY_BYTES = 2 * events.MAX_RAW_MESSAGE_BYTES
 
 
 # One of each per message: NamedTuples, which cost a third of a frozen dataclass to build.
@@ -45,19 +48,25 @@ class Rejected(NamedTuple):
     guid: str | None = None
 
 
-def decode(delivery: Delivery, now: datetime) -> Accepted | Rejected:
+def decode(delivery: Delivery) -> Accepted | Rejected:
     """Decode and validate a delivery; a failure becomes a Rejected naming field and value.
 
     A plainly valid body (every one this project publishes) is decoded by `plain_body`;
     any other is validated by the models, which name what is wrong.
     """
-    event = plain_body.decode(delivery.body, now)
+    if len(delivery.body) > MAX_BODY_BYTES:
+        reason = (
+            f"body: {len(delivery.body)} bytes, more than the {MAX_BODY_BYTES} "
+            "a usage event message may have"
+        )
+        return reject(delivery, _envelope(delivery.body), reason)
+    event = plain_body.decode(delivery.body)
     if event is not None:
         return Accepted(delivery, event)
-    return decode_with_models(delivery, now)
+    return decode_with_models(delivery)
 
 
-def decode_with_models(delivery: Delivery, now: datetime) -> Accepted | Rejected:
+def decode_with_models(delivery: Delivery) -> Accepted | Rejected:
     """`decode` for any body: parsed into dicts and validated by the pydantic models."""
     try:
         payload = orjson.loads(delivery.body)
@@ -68,10 +77,27 @@ def decode_with_models(delivery: Delivery, now: datetime) -> Accepted | Rejected
     except ValidationError as exc:
         return reject(delivery, payload, describe(exc))
     try:
-        event = events.decode(message, now)
+        event = events.decode(message)
     except errors.InvalidEvent as exc:
         return reject(delivery, payload, str(exc))
     return Accepted(delivery, event)
+
+
+class _Envelope(msgspec.Struct):
+    """What a dead letter's headers name, read from a body too large to decode whole."""
+
+    foundation: Any = None
+    kind: Any = None
+    guid: Any = None
+
+
+def _envelope(body: bytes) -> dict[str, Any]:
+    """The envelope's foundation, kind and guid (msgspec skips the rest without building it)."""
+    try:
+        known = msgspec.json.decode(body, type=_Envelope)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return {}
+    return {"foundation": known.foundation, "kind": known.kind, "guid": known.guid}
 
 
 def reject(delivery: Delivery, payload: Any, reason: str) -> Rejected:

@@ -34,6 +34,22 @@ class ConsumerMetrics:
             ["kind"],
             registry=registry,
         )
+        self.conflicts = Counter(
+            f"{prefix}_conflicts",
+            "Events set aside because a stored event holds their guid with other facts, or "
+            "their sequence number (the stored one is kept).",
+            ["kind"],
+            registry=registry,
+        )
+        self.unusual_times = Counter(
+            f"{prefix}_unusual_times",
+            "Events stored whose time is before 2010 or more than a day ahead.",
+            ["kind"],
+            registry=registry,
+        )
+        for kind in EventKind:  # present from the start, so that increase() sees the first
+            self.conflicts.labels(kind=kind.value)
+            self.unusual_times.labels(kind=kind.value)
         self.batch_size = Histogram(
             f"{prefix}_batch_size",
             "Messages per batch.",

@@ -25,6 +25,7 @@ from consumer.settings import ConsumerSettings
 from consumer.writer import Writer, WriteResult
 from shared import amqp, errors, topology
 from shared.backoff import Backoff
+from shared.states import EventKind
 
 log = structlog.get_logger()
 
@@ -128,7 +129,7 @@ class Runner:
             connection.process_data_events(time_limit=wait)
             now = self._now()
             while pending and committer.in_flight < MAX_BATCHES_IN_FLIGHT:
-                batch.add(delivery.decode(pending.popleft(), now))
+                batch.add(delivery.decode(pending.popleft()))
                 if batch.full():
                     committer.submit(batch)
                     batch = self._new_batch()
@@ -153,9 +154,7 @@ class Runner:
             item = batch.accepted[index]
             event = item.event
             rejects.append(
-                delivery.Rejected(
-                    item.delivery, reason, event.foundation, event.kind, event.row.guid
-                )
+                delivery.Rejected(item.delivery, reason, event.foundation, event.kind, event.guid)
             )
         now = self._now()
         for rejected in rejects:
@@ -183,6 +182,9 @@ class Runner:
             skipped = result.duplicates[kind] + batch.repeats[kind]
             if skipped:
                 meters.duplicates.labels(kind=kind.value).inc(skipped)
+        for kind in EventKind:
+            meters.conflicts.labels(kind=kind.value).inc(result.conflicts[kind])
+            meters.unusual_times.labels(kind=kind.value).inc(result.unusual_times[kind])
         for kind, created_at in result.newest.items():
             meters.saw_newest(kind, created_at)
         log.debug(

@@ -22,6 +22,11 @@ Cursor = psycopg2.extensions.cursor
 _QUERY_HEADER = re.compile(r"^-- name: (?P<name>[a-z_][a-z0-9_]*)\s*$", re.M)
 # Seconds to wait for a TCP connection to PostgreSQL before calling it unavailable.
 CONNECT_TIMEOUT_SECONDS = 5
+# SQLSTATE classes of an OperationalError that mean the server cannot serve now (connection
+# exception, insufficient resources, operator intervention, system error). psycopg2 files
+# other refusals under OperationalError too (54: an index row too large), which blame the
+# statement, not the server.
+UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
 
 
 def connect(
@@ -67,16 +72,21 @@ def transaction(conn: Connection) -> Iterator[Cursor]:
 
 def translate(exc: psycopg2.Error) -> errors.BillingError:
     """Map a psycopg2 error to the project's errors: lost connections are 'unavailable'."""
+    code = exc.pgcode or ""
     if isinstance(exc, psycopg2.extensions.QueryCanceledError):
         # A statement timeout is an OperationalError to psycopg2, but the server is fine.
-        return errors.DatabaseError(f"PostgreSQL cancelled a statement: {_first_line(exc)}")
+        text = f"PostgreSQL cancelled a statement: {_first_line(exc)}"
+        return errors.DatabaseError(text, code)
     if isinstance(exc, psycopg2.extensions.TransactionRollbackError):
         # A deadlock or serialization failure: also an OperationalError to psycopg2, but only
         # this transaction was given up, and running it again may succeed.
-        return errors.DatabaseError(f"PostgreSQL rolled back a transaction: {_first_line(exc)}")
-    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        text = f"PostgreSQL rolled back a transaction: {_first_line(exc)}"
+        return errors.DatabaseError(text, code)
+    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) and (
+        not code or code[:2] in UNAVAILABLE_CLASSES
+    ):
         return errors.DatabaseUnavailable(f"PostgreSQL connection failed: {_first_line(exc)}")
-    return errors.DatabaseError(f"PostgreSQL refused a statement: {_first_line(exc)}")
+    return errors.DatabaseError(f"PostgreSQL refused a statement: {_first_line(exc)}", code)
 
 
 def copy_or_refusal(cursor: Cursor, sql: str, data: IO[bytes]) -> errors.DatabaseError | None:

@@ -25,6 +25,11 @@ class DatabaseUnavailable(BillingError):
 class DatabaseError(BillingError):
     """The database refused a statement."""
 
+    def __init__(self, message: str | None = None, sqlstate: str = "") -> None:
+        super().__init__(message)
+        # PostgreSQL's SQLSTATE for the refusal ('' when it gave none).
+        self.sqlstate = sqlstate
+
 
 class BrokerUnavailable(BillingError):
     """The message broker cannot be reached."""

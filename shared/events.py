@@ -1,8 +1,15 @@
-"""Decode CF usage-event resources (v2 and v3) into the normalized rows the tables store.
+"""Validate CF usage-event resources (v2 and v3): the event to store, or why not.
 
-Validation is strict where money depends on it (counts and memory are integers within the
-Cloud Controller's own column range, times are RFC 3339), permissive where CF is (unknown
-states are kept). Every rejection names the field and the value.
+The database derives every column from the raw message (migration 0009, the one place that
+maps a raw message to columns), so this module only decides whether an event can be stored,
+and what the consumer copies: sequence, guid, time, raw message and foundation. An event whose
+fields have the types the API documents is stored whatever its values (a time in 2001 or next
+year, a state nobody knows); counts and memory must fit the Cloud Controller's own integer
+columns, and text fields have the length limits below, so that nothing unreadable or
+unindexable reaches PostgreSQL. Every rejection names the field and the value.
+
+The consumer's hot path (`consumer/plain_body.py`) takes plainly valid bodies with msgspec; the
+models here take every other body, with the same rules, and name what is wrong.
 """
 
 from __future__ import annotations
@@ -11,13 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, NamedTuple
 
 import orjson
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared import errors
 from shared.messages import UsageEventMessage
@@ -25,24 +26,60 @@ from shared.states import ApiVersion, EventKind
 
 # The Cloud Controller stores counts and memory in 32-bit integer columns.
 MAX_CC_INTEGER = 2**31 - 1
-# How far in the future an event's created_at may be before it is called absurd (clock skew).
+# Longest guid an event may refer to (org, space, app, process, task, instance, plan, ...):
+# the Cloud Controller's own columns are varchar(255).
+MAX_GUID_LENGTH = 255
+# Longest name or type (app, space, task, instance, plan, offering, broker, process type).
+MAX_NAME_LENGTH = 255
+# Longest buildpack name (v2 may give a buildpack's URL).
+MAX_BUILDPACK_NAME_LENGTH = 4096
+# Longest state or previous state.
+MAX_STATE_LENGTH = 64
+# Largest raw message (v2 entity, v3 resource) as JSON, in bytes: a real one is about 1 KB.
+MAX_RAW_MESSAGE_BYTES = 64 * 1024
+# How far ahead of now an event's time may be before it is called unusual (clock skew).
 MAX_FUTURE_SKEW = timedelta(days=1)
-# The earliest plausible event time (Cloud Foundry usage events began in 2014).
-EARLIEST_EVENT = datetime(2010, 1, 1, tzinfo=UTC)
+# Cloud Foundry usage events began in 2014: an earlier time is unusual (stored, and logged).
+EARLIEST_USUAL_TIME = datetime(2010, 1, 1, tzinfo=UTC)
 
 # A count or memory figure as the Cloud Controller can hold it.
 CcInt = Annotated[int, Field(strict=True, ge=0, le=MAX_CC_INTEGER)]
-# A state name: any short string (unknown states are stored and ignored).
-StateText = Annotated[str, Field(min_length=1, max_length=64)]
+# The event's own guid.
+EventGuid = Annotated[str, Field(min_length=36, max_length=36)]
+# A guid the event refers to.
+RefGuid = Annotated[str, Field(max_length=MAX_GUID_LENGTH)]
+# A name or a type.
+Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+BuildpackName = Annotated[str, Field(max_length=MAX_BUILDPACK_NAME_LENGTH)]
+# A state: any short string (unknown states are stored and ignored).
+State = Annotated[str, Field(min_length=1, max_length=MAX_STATE_LENGTH)]
+PreviousState = Annotated[str, Field(max_length=MAX_STATE_LENGTH)]
 
 
-class _Row(BaseModel):
+class StoredEvent(NamedTuple):
+    """What the consumer copies: the database derives every other column from raw_json.
+
+    Built only from values validated already (by the models here, or by the consumer's
+    plain-body decoder), so a plain tuple.
+    """
+
+    kind: EventKind
+    foundation: str
+    api_version: ApiVersion
+    sequence: int
+    guid: str
+    created_at: datetime
+    # The raw message (v2 entity, v3 resource) as JSON text, which PostgreSQL stores as jsonb.
+    raw_json: str
+
+
+class _Shape(BaseModel):
     # Fields CF adds in later versions are ignored here and kept in raw_message.
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    guid: str = Field(min_length=36, max_length=36)
+
+class _Time(_Shape):
     created_at: datetime
-    state: StateText
 
     @field_validator("created_at", mode="before")
     @classmethod
@@ -59,240 +96,166 @@ class _Row(BaseModel):
         return value
 
 
-class AppEventRow(_Row):
-    """The normalized columns of one app usage event."""
+class V2Metadata(_Time):
+    guid: EventGuid
 
-    previous_state: str | None = None
+
+class V2AppEntity(_Shape):
+    """A v2 app usage event's entity (CF API spec §3.4)."""
+
+    state: State
+    previous_state: PreviousState | None = None
     instance_count: CcInt
     previous_instance_count: CcInt | None = None
     memory_in_mb_per_instance: CcInt
     previous_memory_in_mb_per_instance: CcInt | None = None
-    process_guid: str | None = None
-    process_type: str | None = None
-    app_name: str | None = None
-    parent_app_guid: str | None = None
-    parent_app_name: str | None = None
-    space_guid: str | None = None
-    space_name: str | None = None
-    org_guid: str | None = None
-    task_guid: str | None = None
-    task_name: str | None = None
-    buildpack_guid: str | None = None
-    buildpack_name: str | None = None
+    app_guid: RefGuid | None = None
+    app_name: Name | None = None
+    process_type: Name | None = None
+    parent_app_guid: RefGuid | None = None
+    parent_app_name: Name | None = None
+    space_guid: RefGuid | None = None
+    space_name: Name | None = None
+    org_guid: RefGuid | None = None
+    task_guid: RefGuid | None = None
+    task_name: Name | None = None
+    buildpack_guid: RefGuid | None = None
+    buildpack_name: BuildpackName | None = None
 
 
-class ServiceEventRow(_Row):
-    """The normalized columns of one service usage event."""
+class V2ServiceEntity(_Shape):
+    """A v2 service usage event's entity (CF API spec §3.4)."""
 
-    org_guid: str | None = None
-    space_guid: str | None = None
-    space_name: str | None = None
-    service_instance_guid: str = Field(min_length=1)
-    service_instance_name: str | None = None
-    service_instance_type: str | None = None
-    service_plan_guid: str | None = None
-    service_plan_name: str | None = None
-    service_guid: str | None = None
-    service_label: str | None = None
-    service_broker_guid: str | None = None
-    service_broker_name: str | None = None
-
-
-class AppRow(NamedTuple):
-    """The normalized columns of one app usage event, as validated (AppEventRow's fields)."""
-
-    guid: str
-    created_at: datetime
-    state: str
-    previous_state: str | None
-    instance_count: int
-    previous_instance_count: int | None
-    memory_in_mb_per_instance: int
-    previous_memory_in_mb_per_instance: int | None
-    process_guid: str | None
-    process_type: str | None
-    app_name: str | None
-    parent_app_guid: str | None
-    parent_app_name: str | None
-    space_guid: str | None
-    space_name: str | None
-    org_guid: str | None
-    task_guid: str | None
-    task_name: str | None
-    buildpack_guid: str | None
-    buildpack_name: str | None
+    state: State
+    service_instance_guid: Annotated[str, Field(min_length=1, max_length=MAX_GUID_LENGTH)]
+    org_guid: RefGuid | None = None
+    space_guid: RefGuid | None = None
+    space_name: Name | None = None
+    service_instance_name: Name | None = None
+    service_instance_type: Name | None = None
+    service_plan_guid: RefGuid | None = None
+    service_plan_name: Name | None = None
+    service_guid: RefGuid | None = None
+    service_label: Name | None = None
+    service_broker_guid: RefGuid | None = None
+    service_broker_name: Name | None = None
 
 
-class ServiceRow(NamedTuple):
-    """The normalized columns of one service usage event (ServiceEventRow's fields)."""
-
-    guid: str
-    created_at: datetime
-    state: str
-    org_guid: str | None
-    space_guid: str | None
-    space_name: str | None
-    service_instance_guid: str
-    service_instance_name: str | None
-    service_instance_type: str | None
-    service_plan_guid: str | None
-    service_plan_name: str | None
-    service_guid: str | None
-    service_label: str | None
-    service_broker_guid: str | None
-    service_broker_name: str | None
+class Named(_Shape):
+    guid: RefGuid | None = None
+    name: Name | None = None
 
 
-class StoredEvent(NamedTuple):
-    """What the consumer writes: the row, the raw message and where it came from.
-
-    Built only from values validated already (by the models here, or by the consumer's
-    plain-body decoder), so a plain tuple: a model would check its fields a second time, and
-    even with validation skipped costs several times more to build.
-    """
-
-    kind: EventKind
-    foundation: str
-    api_version: ApiVersion
-    sequence: int
-    row: AppRow | ServiceRow
-    # The raw message (v2 entity, v3 resource) as JSON text, which PostgreSQL stores as jsonb.
-    raw_json: str
+class Buildpack(_Shape):
+    guid: RefGuid | None = None
+    name: BuildpackName | None = None
 
 
-def decode(message: UsageEventMessage, now: datetime) -> StoredEvent:
-    """Normalize a message's resource; raise InvalidEvent naming the field and value."""
+class Process(_Shape):
+    guid: RefGuid | None = None
+    type: Name | None = None
+
+
+class StateChange(_Shape):
+    current: State
+    previous: PreviousState | None = None
+
+
+class CountChange(_Shape):
+    current: CcInt
+    previous: CcInt | None = None
+
+
+class ServiceInstance(_Shape):
+    guid: Annotated[str, Field(min_length=1, max_length=MAX_GUID_LENGTH)]
+    name: Name | None = None
+    type: Name | None = None
+
+
+class V3AppResource(_Time):
+    """A v3 app usage event (CF API spec §4.5)."""
+
+    guid: EventGuid
+    state: StateChange
+    instance_count: CountChange
+    memory_in_mb_per_instance: CountChange
+    app: Named | None = None
+    process: Process | None = None
+    space: Named | None = None
+    organization: Named | None = None
+    task: Named | None = None
+    buildpack: Buildpack | None = None
+
+
+class V3ServiceResource(_Time):
+    """A v3 service usage event (CF API spec §4.6)."""
+
+    guid: EventGuid
+    state: State
+    service_instance: ServiceInstance
+    space: Named | None = None
+    organization: Named | None = None
+    service_plan: Named | None = None
+    service_offering: Named | None = None
+    service_broker: Named | None = None
+
+
+def decode(message: UsageEventMessage) -> StoredEvent:
+    """The event a message carries; raise InvalidEvent naming the field and value."""
     resource = message.resource
     try:
-        raw, fields = _extract(message.kind, message.api_version, resource)
-        fields["guid"] = _guid_of(message.api_version, resource)
-        row: AppRow | ServiceRow
-        if message.kind is EventKind.APP:
-            row = AppRow(**dict(AppEventRow.model_validate(fields)))
+        if message.api_version is ApiVersion.V2:
+            guid, created_at, raw = _v2(message.kind, resource)
         else:
-            row = ServiceRow(**dict(ServiceEventRow.model_validate(fields)))
+            guid, created_at, raw = _v3(message.kind, resource)
     except ValidationError as exc:
         raise errors.InvalidEvent(_describe(exc)) from None
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise errors.InvalidEvent(f"malformed resource: {type(exc).__name__} {exc}") from None
-    if row.guid != message.guid:
-        raise errors.InvalidEvent(f"guid: message says {message.guid!r}, resource {row.guid!r}")
-    _check_time(row.created_at, now)
-    raw_json = _render(raw)
+    if guid != message.guid:
+        raise errors.InvalidEvent(f"guid: message says {message.guid!r}, resource {guid!r}")
     return StoredEvent(
         kind=message.kind,
         foundation=message.foundation,
         api_version=message.api_version,
         sequence=message.sequence,
-        row=row,
-        raw_json=raw_json,
+        guid=guid,
+        created_at=created_at,
+        raw_json=_render(raw),
     )
 
 
-def _extract(
-    kind: EventKind, version: ApiVersion, resource: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    if version is ApiVersion.V2:
-        entity = resource["entity"]
-        if not isinstance(entity, dict):
-            raise errors.InvalidEvent(f"entity: expected an object, got {entity!r:.80}")
-        fields = _v2_app(entity) if kind is EventKind.APP else dict(entity)
-        fields["created_at"] = resource["metadata"]["created_at"]
-        return entity, fields
-    fields = _v3_app(resource) if kind is EventKind.APP else _v3_service(resource)
-    fields["created_at"] = resource["created_at"]
-    return resource, fields
+def _v2(kind: EventKind, resource: dict[str, Any]) -> tuple[str, datetime, Any]:
+    if "entity" not in resource or "metadata" not in resource:
+        missing = "entity" if "entity" not in resource else "metadata"
+        raise errors.InvalidEvent(f"{missing}: a v2 resource needs metadata and entity")
+    try:
+        metadata = V2Metadata.model_validate(resource["metadata"])
+    except ValidationError as exc:
+        raise errors.InvalidEvent(_describe(exc, "metadata")) from None
+    entity = resource["entity"]
+    if not isinstance(entity, dict):
+        raise errors.InvalidEvent(f"entity: expected an object, got {entity!r:.80}")
+    # The entity's fields are named as the columns they fill: `instance_count`, not a path.
+    (V2AppEntity if kind is EventKind.APP else V2ServiceEntity).model_validate(entity)
+    return metadata.guid, metadata.created_at, entity
 
 
-def _guid_of(version: ApiVersion, resource: dict[str, Any]) -> Any:
-    return resource["metadata"]["guid"] if version is ApiVersion.V2 else resource["guid"]
+def _v3(kind: EventKind, resource: dict[str, Any]) -> tuple[str, datetime, Any]:
+    model = V3AppResource if kind is EventKind.APP else V3ServiceResource
+    valid = model.model_validate(resource)
+    return valid.guid, valid.created_at, resource
 
 
-def _v2_app(entity: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(entity)
-    fields.pop("package_state", None)
-    fields.pop("previous_package_state", None)
-    app_guid = fields.pop("app_guid", None)
-    fields["process_guid"] = app_guid or None
-    fields["app_name"] = fields.get("app_name") or fields.get("parent_app_name")
-    return fields
+def is_usual_time(created_at: datetime, now: datetime) -> bool:
+    """An event time after usage events began and at most MAX_FUTURE_SKEW ahead of now.
+
+    An unusual time is stored all the same (the API listed the event); the consumer logs it.
+    """
+    return EARLIEST_USUAL_TIME <= created_at <= now + MAX_FUTURE_SKEW
 
 
-def _v3_app(resource: dict[str, Any]) -> dict[str, Any]:
-    state = _obj(resource, "state")
-    app = _obj(resource, "app")
-    process = _obj(resource, "process")
-    space = _obj(resource, "space")
-    task = _obj(resource, "task")
-    buildpack = _obj(resource, "buildpack")
-    memory = _obj(resource, "memory_in_mb_per_instance")
-    instances = _obj(resource, "instance_count")
-    return {
-        "state": state.get("current"),
-        "previous_state": state.get("previous"),
-        "instance_count": instances.get("current"),
-        "previous_instance_count": instances.get("previous"),
-        "memory_in_mb_per_instance": memory.get("current"),
-        "previous_memory_in_mb_per_instance": memory.get("previous"),
-        "process_guid": process.get("guid") or None,
-        "process_type": process.get("type"),
-        "app_name": app.get("name"),
-        "parent_app_guid": app.get("guid"),
-        "parent_app_name": app.get("name"),
-        "space_guid": space.get("guid"),
-        "space_name": space.get("name"),
-        "org_guid": _obj(resource, "organization").get("guid"),
-        "task_guid": task.get("guid"),
-        "task_name": task.get("name"),
-        "buildpack_guid": buildpack.get("guid"),
-        "buildpack_name": buildpack.get("name"),
-    }
-
-
-def _v3_service(resource: dict[str, Any]) -> dict[str, Any]:
-    space = _obj(resource, "space")
-    instance = _obj(resource, "service_instance")
-    plan = _obj(resource, "service_plan")
-    offering = _obj(resource, "service_offering")
-    broker = _obj(resource, "service_broker")
-    return {
-        "state": resource.get("state"),
-        "org_guid": _obj(resource, "organization").get("guid"),
-        "space_guid": space.get("guid"),
-        "space_name": space.get("name"),
-        "service_instance_guid": instance.get("guid"),
-        "service_instance_name": instance.get("name"),
-        "service_instance_type": instance.get("type"),
-        "service_plan_guid": plan.get("guid"),
-        "service_plan_name": plan.get("name"),
-        "service_guid": offering.get("guid"),
-        "service_label": offering.get("name"),
-        "service_broker_guid": broker.get("guid"),
-        "service_broker_name": broker.get("name"),
-    }
-
-
-def _obj(resource: dict[str, Any], key: str) -> dict[str, Any]:
-    value = resource.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise errors.InvalidEvent(f"{key}: expected an object, got {value!r:.80}")
-    return value
-
-
-def is_plausible_time(created_at: datetime, now: datetime) -> bool:
-    """An event time after usage events began and at most MAX_FUTURE_SKEW ahead of now."""
-    return EARLIEST_EVENT <= created_at <= now + MAX_FUTURE_SKEW
-
-
-def _check_time(created_at: datetime, now: datetime) -> None:
-    if not is_plausible_time(created_at, now):
-        raise errors.InvalidEvent(f"created_at: {created_at.isoformat()} is not a plausible time")
-
-
-def _render(raw: dict[str, Any]) -> str:
-    """raw_message as JSON text; InvalidEvent naming a NUL, or when it cannot be rendered."""
+def _render(raw: Any) -> str:
+    """raw_message as JSON text; InvalidEvent naming a NUL, a size over the limit, or when it
+    cannot be rendered."""
     try:
         text = orjson.dumps(raw)
     except orjson.JSONEncodeError as exc:  # too deep or an int past 64 bits
@@ -300,6 +263,11 @@ def _render(raw: dict[str, Any]) -> str:
         raise errors.InvalidEvent(f"raw_message: cannot be stored as JSON: {exc}") from None
     if b"\\u0000" in text:
         _check_text(raw)  # names where the NUL is (a literal backslash-u0000 is not one)
+    if len(text) > MAX_RAW_MESSAGE_BYTES:
+        raise errors.InvalidEvent(
+            f"raw_message: {len(text)} bytes, more than the {MAX_RAW_MESSAGE_BYTES} "
+            "a usage event may have"
+        )
     return text.decode()
 
 
@@ -326,8 +294,10 @@ def _has_no_nul(value: Any) -> bool:
         return False
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, prefix: str = "") -> str:
     first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "resource"
+    parts = [prefix] if prefix else []
+    parts += [str(part) for part in first["loc"]]
+    field = ".".join(parts) or "resource"
     value = first.get("input")
     return f"{field}: {first['msg']} (got {value!r:.80})"

@@ -1,7 +1,17 @@
 -- The canonical schema: what every migration applied in order produces.
 -- Change it together with a new migration; a test holds the two equal.
--- `id` is the producer's per-foundation, per-kind sequence: API order. It is indexed, not
--- unique: guid is the identity, so a resequenced repeat can never block or drop an event.
+-- `id` is the producer's per-foundation, per-kind sequence: API order. guid is the identity
+-- (a repeat is skipped); (foundation, id) is unique too (migration 0012), so no two events
+-- share a place in the API's order.
+--
+-- The four columns id, guid, created_at and raw_message are enough (migration 0009): every
+-- other column has a default or is generated from raw_message (a v2 entity or a v3 resource;
+-- a v3 resource carries its own guid, a v2 entity never does). This is the one place that maps
+-- a raw message to columns.
+
+CREATE FUNCTION usage_event_api_version(raw jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN raw ? 'guid' THEN 'v3' ELSE 'v2' END;
 
 CREATE TABLE app_usage_events (
     id bigint NOT NULL,
@@ -10,36 +20,88 @@ CREATE TABLE app_usage_events (
     created_at timestamptz NOT NULL,
     raw_message jsonb NOT NULL,
     foundation text NOT NULL DEFAULT 'default',
-    api_version text NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now(),
-    state text NOT NULL,
-    previous_state text,
-    instance_count integer NOT NULL,
-    previous_instance_count integer,
-    memory_in_mb_per_instance integer NOT NULL,
-    previous_memory_in_mb_per_instance integer,
-    process_guid text,
-    process_type text,
-    app_name text,
-    parent_app_guid text,
-    parent_app_name text,
-    space_guid text,
-    space_name text,
-    org_guid text,
-    task_guid text,
-    task_name text,
-    buildpack_guid text,
-    buildpack_name text
+    -- A purge-and-reseed row whose guid is stored already with another created_at is stored
+    -- under a guid derived from both (migration 0005); api_guid keeps the API's (else NULL).
+    api_guid text,
+    api_version text NOT NULL GENERATED ALWAYS AS (usage_event_api_version(raw_message)) STORED,
+    state text NOT NULL GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'state' ->> 'current'
+             ELSE raw_message ->> 'state' END) STORED,
+    previous_state text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'state' ->> 'previous'
+             ELSE raw_message ->> 'previous_state' END) STORED,
+    instance_count integer NOT NULL GENERATED ALWAYS AS ((
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'instance_count' ->> 'current'
+             ELSE raw_message ->> 'instance_count' END)::integer) STORED,
+    previous_instance_count integer GENERATED ALWAYS AS ((
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'instance_count' ->> 'previous'
+             ELSE raw_message ->> 'previous_instance_count' END)::integer) STORED,
+    memory_in_mb_per_instance integer NOT NULL GENERATED ALWAYS AS ((
+        CASE WHEN raw_message ? 'guid'
+             THEN raw_message -> 'memory_in_mb_per_instance' ->> 'current'
+             ELSE raw_message ->> 'memory_in_mb_per_instance' END)::integer) STORED,
+    previous_memory_in_mb_per_instance integer GENERATED ALWAYS AS ((
+        CASE WHEN raw_message ? 'guid'
+             THEN raw_message -> 'memory_in_mb_per_instance' ->> 'previous'
+             ELSE raw_message ->> 'previous_memory_in_mb_per_instance' END)::integer) STORED,
+    -- v2 sends "" for task and staging events, v3 null: both are no process.
+    process_guid text GENERATED ALWAYS AS (nullif(
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'process' ->> 'guid'
+             ELSE raw_message ->> 'app_guid' END, '')) STORED,
+    process_type text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'process' ->> 'type'
+             ELSE raw_message ->> 'process_type' END) STORED,
+    -- v2: the process's app name, "" for tasks and staging (then the parent app's name).
+    app_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'app' ->> 'name'
+             ELSE coalesce(nullif(raw_message ->> 'app_name', ''),
+                           raw_message ->> 'parent_app_name') END) STORED,
+    parent_app_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'app' ->> 'guid'
+             ELSE raw_message ->> 'parent_app_guid' END) STORED,
+    parent_app_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'app' ->> 'name'
+             ELSE raw_message ->> 'parent_app_name' END) STORED,
+    space_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'space' ->> 'guid'
+             ELSE raw_message ->> 'space_guid' END) STORED,
+    space_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'space' ->> 'name'
+             ELSE raw_message ->> 'space_name' END) STORED,
+    org_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'organization' ->> 'guid'
+             ELSE raw_message ->> 'org_guid' END) STORED,
+    task_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'task' ->> 'guid'
+             ELSE raw_message ->> 'task_guid' END) STORED,
+    task_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'task' ->> 'name'
+             ELSE raw_message ->> 'task_name' END) STORED,
+    buildpack_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'buildpack' ->> 'guid'
+             ELSE raw_message ->> 'buildpack_guid' END) STORED,
+    buildpack_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'buildpack' ->> 'name'
+             ELSE raw_message ->> 'buildpack_name' END) STORED
 );
-CREATE INDEX app_usage_events_foundation_id_idx ON app_usage_events (foundation, id);
+ALTER TABLE app_usage_events
+    ADD CONSTRAINT app_usage_events_foundation_id_key UNIQUE (foundation, id);
 CREATE INDEX app_usage_events_process_idx ON app_usage_events (process_guid, foundation, id)
     WHERE process_guid IS NOT NULL;
-CREATE INDEX app_usage_events_task_idx ON app_usage_events (task_guid, foundation, id)
-    WHERE task_guid IS NOT NULL;
-CREATE INDEX app_usage_events_staging_idx ON app_usage_events (parent_app_guid, foundation, id)
-    WHERE state IN ('STAGING_STARTED', 'STAGING_STOPPED');
-CREATE INDEX app_usage_events_org_idx ON app_usage_events (org_guid);
 CREATE INDEX app_usage_events_created_at_idx ON app_usage_events (created_at);
+-- Report indexes, org first, so one-org reports are range scans and every report stream reads
+-- its events in order (migrations 0004, 0009).
+CREATE INDEX app_usage_events_org_task_idx
+    ON app_usage_events (org_guid, task_guid, foundation, id)
+    INCLUDE (created_at, state, instance_count, memory_in_mb_per_instance, task_name,
+             space_guid, space_name, parent_app_guid)
+    WHERE task_guid IS NOT NULL;
+CREATE INDEX app_usage_events_org_staging_idx
+    ON app_usage_events (org_guid, parent_app_guid, foundation, id)
+    INCLUDE (created_at, state, instance_count, memory_in_mb_per_instance, parent_app_name,
+             space_guid, space_name)
+    WHERE state IN ('STAGING_STARTED', 'STAGING_STOPPED');
 
 CREATE TABLE service_usage_events (
     id bigint NOT NULL,
@@ -48,26 +110,55 @@ CREATE TABLE service_usage_events (
     created_at timestamptz NOT NULL,
     raw_message jsonb NOT NULL,
     foundation text NOT NULL DEFAULT 'default',
-    api_version text NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now(),
-    state text NOT NULL,
-    org_guid text,
-    space_guid text,
-    space_name text,
-    service_instance_guid text NOT NULL,
-    service_instance_name text,
-    service_instance_type text,
-    service_plan_guid text,
-    service_plan_name text,
-    service_guid text,
-    service_label text,
-    service_broker_guid text,
-    service_broker_name text
+    -- A purge-and-reseed row whose guid is stored already with another created_at is stored
+    -- under a guid derived from both (migration 0005); api_guid keeps the API's (else NULL).
+    api_guid text,
+    api_version text NOT NULL GENERATED ALWAYS AS (usage_event_api_version(raw_message)) STORED,
+    state text NOT NULL GENERATED ALWAYS AS (raw_message ->> 'state') STORED,
+    org_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'organization' ->> 'guid'
+             ELSE raw_message ->> 'org_guid' END) STORED,
+    space_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'space' ->> 'guid'
+             ELSE raw_message ->> 'space_guid' END) STORED,
+    space_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'space' ->> 'name'
+             ELSE raw_message ->> 'space_name' END) STORED,
+    service_instance_guid text NOT NULL GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_instance' ->> 'guid'
+             ELSE raw_message ->> 'service_instance_guid' END) STORED,
+    service_instance_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_instance' ->> 'name'
+             ELSE raw_message ->> 'service_instance_name' END) STORED,
+    service_instance_type text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_instance' ->> 'type'
+             ELSE raw_message ->> 'service_instance_type' END) STORED,
+    service_plan_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_plan' ->> 'guid'
+             ELSE raw_message ->> 'service_plan_guid' END) STORED,
+    service_plan_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_plan' ->> 'name'
+             ELSE raw_message ->> 'service_plan_name' END) STORED,
+    service_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_offering' ->> 'guid'
+             ELSE raw_message ->> 'service_guid' END) STORED,
+    service_label text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_offering' ->> 'name'
+             ELSE raw_message ->> 'service_label' END) STORED,
+    service_broker_guid text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_broker' ->> 'guid'
+             ELSE raw_message ->> 'service_broker_guid' END) STORED,
+    service_broker_name text GENERATED ALWAYS AS (
+        CASE WHEN raw_message ? 'guid' THEN raw_message -> 'service_broker' ->> 'name'
+             ELSE raw_message ->> 'service_broker_name' END) STORED
 );
-CREATE INDEX service_usage_events_foundation_id_idx ON service_usage_events (foundation, id);
-CREATE INDEX service_usage_events_instance_idx
-    ON service_usage_events (service_instance_guid, foundation, id);
-CREATE INDEX service_usage_events_org_idx ON service_usage_events (org_guid);
+ALTER TABLE service_usage_events
+    ADD CONSTRAINT service_usage_events_foundation_id_key UNIQUE (foundation, id);
+CREATE INDEX service_usage_events_org_instance_idx
+    ON service_usage_events (org_guid, service_instance_guid, foundation, id)
+    INCLUDE (created_at, state, service_instance_type, service_plan_guid, service_instance_name,
+             space_guid, space_name, service_plan_name, service_label);
 
 -- Where each producer stands: the last event handed over (confirmed by the broker) per kind.
 CREATE TABLE collector_cursors (
@@ -94,43 +185,6 @@ CREATE TABLE collection_gaps (
     reason text NOT NULL
 );
 CREATE INDEX collection_gaps_window_idx ON collection_gaps (foundation, gap_from, gap_to);
-
--- Report indexes (reporter, migration 0003): a covering index in the order the process
--- arithmetic reads events, so the window functions stream from an index-only scan.
-CREATE INDEX app_usage_events_process_report_idx
-    ON app_usage_events (process_guid, foundation, id)
-    INCLUDE (created_at, state, previous_state, instance_count, previous_instance_count,
-             memory_in_mb_per_instance, previous_memory_in_mb_per_instance)
-    WHERE process_guid IS NOT NULL;
-
--- Report indexes (reporter, migration 0004), org first, so one-org reports are range scans
--- and every report stream reads its events in order; 0003's index is dropped.
-CREATE INDEX app_usage_events_org_process_idx
-    ON app_usage_events (org_guid, process_guid, foundation, id)
-    INCLUDE (created_at, state, previous_state, instance_count, previous_instance_count,
-             memory_in_mb_per_instance, previous_memory_in_mb_per_instance, space_guid)
-    WHERE process_guid IS NOT NULL;
-CREATE INDEX app_usage_events_org_task_idx
-    ON app_usage_events (org_guid, task_guid, foundation, id)
-    INCLUDE (created_at, state, instance_count, memory_in_mb_per_instance, task_name,
-             space_guid, space_name, parent_app_guid)
-    WHERE task_guid IS NOT NULL;
-CREATE INDEX app_usage_events_org_staging_idx
-    ON app_usage_events (org_guid, parent_app_guid, foundation, id)
-    INCLUDE (created_at, state, instance_count, memory_in_mb_per_instance, parent_app_name,
-             space_guid, space_name)
-    WHERE state IN ('STAGING_STARTED', 'STAGING_STOPPED');
-CREATE INDEX service_usage_events_org_instance_idx
-    ON service_usage_events (org_guid, service_instance_guid, foundation, id)
-    INCLUDE (created_at, state, service_instance_type, service_plan_guid, service_instance_name,
-             space_guid, space_name, service_plan_name, service_label);
-DROP INDEX app_usage_events_process_report_idx;
-
--- Repeated purge-and-reseed rows (migration 0005): a reseed row whose guid is already stored
--- with another created_at is stored under a derived guid; api_guid keeps the API's guid
--- (NULL when guid is the API's own).
-ALTER TABLE app_usage_events ADD COLUMN api_guid text;
-ALTER TABLE service_usage_events ADD COLUMN api_guid text;
 
 -- Process spans maintained with the events (reporter, migration 0006; 0008 made the state
 -- mapping a function and the span delete an index range).
@@ -312,13 +366,3 @@ END;
 $$;
 
 SELECT process_spans_rebuild();
-
--- The reporter reads process_spans now, not the process stream of 0004.
-DROP INDEX app_usage_events_org_process_idx;
-
--- Indexes no query needs any more (migration 0007).
-DROP INDEX app_usage_events_org_idx;
-DROP INDEX app_usage_events_task_idx;
-DROP INDEX app_usage_events_staging_idx;
-DROP INDEX service_usage_events_org_idx;
-DROP INDEX service_usage_events_instance_idx;

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -80,12 +79,12 @@ def test_consumer_dead_letters_malformed_messages_and_stores_the_rest(
     reasons = {h.get(dead_letters.GUID_HEADER): h[topology.REASON_HEADER] for h, _ in letters}
     assert "body: not valid JSON" in reasons[None]
     assert reasons["wrong-types"].startswith("sequence:")
-    assert reasons[guid37].startswith("guid:") and "36" in reasons[guid37]
+    assert reasons[guid37].startswith("metadata.guid:") and "36" in reasons[guid37]
     assert reasons[nul_name.guid] == "app_name: contains a NUL character"
     assert reasons[many.guid].startswith("instance_count:") and "'many'" in reasons[many.guid]
     assert reasons[huge.guid].startswith("memory_in_mb_per_instance:")
     assert str(10**12) in reasons[huge.guid]
-    assert "bigint out of range" in reasons[out_of_range.guid]
+    assert "out of range for type bigint" in reasons[out_of_range.guid]
     for headers, body in letters:
         assert headers["x-trace"] == "t-1"
         assert headers[dead_letters.ROUTING_KEY_HEADER] == "app"
@@ -103,13 +102,34 @@ def test_dead_letter_command_lists_and_replays_after_a_fix(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AMQP_URL", amqp_url)
-    early = ev.message(1)  # looks a year in the future to a consumer whose clock is wrong
+    early = ev.message(1)
     other = ev.message(2, kind="service")
-    skewed = datetime(2025, 9, 1, tzinfo=UTC)
+    # Rows an operator wrote by hand under the sequence numbers the producer then gave to
+    # `early` and `other`: the consumer keeps them and sets the two events aside.
+    held = {"app": ev.new_guid(), "service": ev.new_guid()}
+    ev.execute(
+        database_url,
+        "INSERT INTO app_usage_events (id, guid, created_at, raw_message) VALUES"
+        """ (1, %(app)s, now(), '{"state": "STARTED", "instance_count": 1,"""
+        """ "memory_in_mb_per_instance": 1}')""",
+        held,
+    )
+    ev.execute(
+        database_url,
+        "INSERT INTO service_usage_events (id, guid, created_at, raw_message) VALUES"
+        """ (2, %(service)s, now(), '{"state": "CREATED", "service_instance_guid": "si"}')""",
+        held,
+    )
     with ev.publisher(amqp_url) as pub:
-        with ev.running_consumer(database_url, amqp_url, now=lambda: skewed):
+        with ev.running_consumer(database_url, amqp_url) as (_, registry):
             pub.publish_messages([early, other])
             wait_until(lambda: pub.queue_depth(topology.DEAD_LETTER_QUEUE) == 2, what="dead")
+            for kind in ("app", "service"):
+                conflicts = {"kind": kind}
+                assert (
+                    registry.get_sample_value("paas_billing_consumer_conflicts_total", conflicts)
+                    == 1
+                )
 
         capsys.readouterr()  # drop the consumer's log lines
         assert dead_letter_command.main(["list", "--format", "json"]) == 0
@@ -117,7 +137,8 @@ def test_dead_letter_command_lists_and_replays_after_a_fix(
         assert {item["guid"] for item in listed} == {early.guid, other.guid}
         first = next(item for item in listed if item["guid"] == early.guid)
         assert first["kind"] == "app" and first["foundation"] == "default"
-        assert first["reason"].startswith("created_at:") and first["when"]
+        assert first["reason"].startswith("sequence 1 of foundation default is held by event")
+        assert held["app"] in first["reason"] and first["when"]
         assert dead_letter_command.main(["list"]) == 0
         table = capsys.readouterr().out
         assert early.guid in table and "2 dead letter(s)" in table
@@ -126,7 +147,10 @@ def test_dead_letter_command_lists_and_replays_after_a_fix(
         assert dead_letter_command.main(["replay", "--guid", early.guid]) == 0
         wait_until(lambda: pub.queue_depth(topology.DEAD_LETTER_QUEUE) == 1, what="one left")
         assert dead_letter_command.main(["replay", "--guid", "no-such-guid"]) == 1
-        with ev.running_consumer(database_url, amqp_url):  # the clock is fixed
+        # The fix: the operator removes the rows written by mistake.
+        ev.execute(database_url, "DELETE FROM app_usage_events")
+        ev.execute(database_url, "DELETE FROM service_usage_events")
+        with ev.running_consumer(database_url, amqp_url):
             wait_until(lambda: ev.count_rows(database_url) == 1, what="replayed event stored")
             assert dead_letter_command.main(["replay", "--all"]) == 0
             wait_until(

@@ -7,6 +7,7 @@ import random
 import threading
 from datetime import UTC, datetime
 
+import orjson
 import psycopg2
 from structlog.testing import capture_logs
 
@@ -21,7 +22,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 def accepted(sequence: int, kind: str = "app", version: str = "v3") -> delivery.Accepted:
     message = ev.message(sequence, kind=kind, api_version=version)
-    result = delivery.decode(delivery.Delivery(sequence, kind, None, message.to_body()), NOW)
+    result = delivery.decode(delivery.Delivery(sequence, kind, None, message.to_body()))
     assert isinstance(result, delivery.Accepted), result
     return result
 
@@ -54,7 +55,7 @@ def test_writer_copies_a_new_batch_straight_and_a_repeat_through_staging(
     assert staged(logs) == ["app", "service"]
     assert result.stored == {EventKind.APP: 3, EventKind.SERVICE: 0}
     assert result.duplicates == {EventKind.APP: 1, EventKind.SERVICE: 1}
-    expected = [(item.event.row.guid, item.event.sequence) for item in first + later]
+    expected = [(item.event.guid, item.event.sequence) for item in first + later]
     assert stored(database_url) == sorted(expected)
 
 
@@ -87,21 +88,25 @@ def test_writers_at_once_with_overlapping_batches_store_each_guid_once(
     for thread in threads:
         thread.join(timeout=120)
     assert not failures, failures
-    assert stored(database_url) == sorted((e.event.row.guid, e.event.sequence) for e in events)
+    assert stored(database_url) == sorted((e.event.guid, e.event.sequence) for e in events)
 
 
 STORED, FIRST, SECOND = (f"{c * 8}-0000-4000-8000-000000000000" for c in "0ab")
+# The same event as `service(sequence, guid)` makes, written by another transaction.
 INSERT_SERVICE = (
-    "INSERT INTO service_usage_events"
-    " (id, guid, created_at, raw_message, api_version, state, service_instance_guid)"
-    " VALUES (%s, %s, now(), '{}', 'v2', 'CREATED', 'si')"
+    "INSERT INTO service_usage_events (id, guid, created_at, raw_message) VALUES (%s, %s, %s, %s)"
 )
+
+
+def same_service(sequence: int, guid: str) -> tuple[object, ...]:
+    entity = orjson.dumps(ev.v2_service_resource(guid)["entity"]).decode()
+    return (sequence, guid, ev.BASE_TIME, entity)
 
 
 def service(sequence: int, guid: str) -> delivery.Accepted:
     resource = ev.v2_service_resource(guid)
     message = ev.message(sequence, kind="service", guid=guid, resource=resource)
-    result = delivery.decode(delivery.Delivery(sequence, "service", None, message.to_body()), NOW)
+    result = delivery.decode(delivery.Delivery(sequence, "service", None, message.to_body()))
     assert isinstance(result, delivery.Accepted), result
     return result
 
@@ -139,11 +144,13 @@ def test_writer_runs_a_batch_again_that_postgresql_gave_up_in_a_deadlock(
     try:
         with other.cursor() as cursor:
             cursor.execute("SET deadlock_timeout = '60s'")
-            cursor.execute(INSERT_SERVICE, (90, SECOND))
+            cursor.execute(INSERT_SERVICE, same_service(90, SECOND))
             writing = threading.Thread(target=write)
             writing.start()
             wait_until(lambda: waiting_for_a_lock(database_url), what="the writer to wait")
-            cursor.execute(INSERT_SERVICE, (91, FIRST))  # returns once the writer gave way
+            cursor.execute(
+                INSERT_SERVICE, same_service(91, FIRST)
+            )  # returns once the writer gave way
         other.commit()
         writing.join(timeout=60)
     finally:

@@ -110,7 +110,8 @@ def test_spans_equal_recompute_whatever_the_arrival_order(
         with conn, conn.cursor() as cursor:
             cursor.execute("DELETE FROM app_usage_events WHERE id = %s", (victim.id,))
             cursor.execute(
-                "UPDATE app_usage_events SET instance_count = instance_count + 1 WHERE id = %s",
+                "UPDATE app_usage_events SET raw_message = jsonb_set(raw_message,"
+                " '{instance_count}', to_jsonb(instance_count + 1)) WHERE id = %s",
                 (rng.choice(history.apps).id,),
             )
     maintained, recomputed = maintained_and_recomputed(conn)

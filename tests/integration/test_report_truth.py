@@ -25,7 +25,7 @@ from simulator import history, render
 from simulator.recorder import TruthRecorder
 from simulator.rows import AppRow, Row
 from simulator.truth import Truth, Usage, expected_usage, usage_key
-from tests.support.event_rows import APP_COLUMNS, SERVICE_COLUMNS
+from tests.support.event_rows import COLUMNS
 
 SEED = 7
 EVENTS = 4000
@@ -80,33 +80,25 @@ def _store(url: str, messages: list[UsageEventMessage]) -> set[str]:
     """Decode and insert every message; return the guids `decode` refused."""
     refused: set[str] = set()
     tables: dict[EventKind, list[tuple[Any, ...]]] = {EventKind.APP: [], EventKind.SERVICE: []}
-    now = END + timedelta(days=365)
     for message in messages:
         try:
-            event = events.decode(message, now)
+            event = events.decode(message)
         except errors.InvalidEvent:
             refused.add(message.guid)
             continue
-        columns = APP_COLUMNS if event.kind is EventKind.APP else SERVICE_COLUMNS
-        values = {
-            **event.row._asdict(),
-            "id": event.sequence,
-            "raw_message": event.raw_json,
-            "foundation": event.foundation,
-            "api_version": event.api_version.value,
-        }
-        tables[event.kind].append(tuple(values[c] for c in columns))
+        values = (event.sequence, event.guid, event.created_at, event.raw_json, event.foundation)
+        tables[event.kind].append(values)
     conn = psycopg2.connect(url)
     try:
         with conn, conn.cursor() as cursor:
             cursor.execute("TRUNCATE app_usage_events, service_usage_events")
-            for table, columns, kind in (
-                ("app_usage_events", APP_COLUMNS, EventKind.APP),
-                ("service_usage_events", SERVICE_COLUMNS, EventKind.SERVICE),
+            for table, kind in (
+                ("app_usage_events", EventKind.APP),
+                ("service_usage_events", EventKind.SERVICE),
             ):
                 psycopg2.extras.execute_values(
                     cursor,
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s",
+                    f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES %s",
                     tables[kind],
                     page_size=1000,
                 )

@@ -246,5 +246,15 @@ def query(database_url: str, sql: str, params: Any = None) -> list[tuple[Any, ..
         conn.close()
 
 
+def execute(database_url: str, sql: str, params: Any = None) -> None:
+    """Run one statement and commit it."""
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        conn.close()
+
+
 def in_a_day(now: datetime) -> datetime:
     return now + timedelta(days=1)

@@ -15,49 +15,9 @@ import orjson
 import psycopg2
 import psycopg2.extras
 
-APP_COLUMNS = [
-    "id",
-    "guid",
-    "created_at",
-    "raw_message",
-    "foundation",
-    "api_version",
-    "state",
-    "previous_state",
-    "instance_count",
-    "previous_instance_count",
-    "memory_in_mb_per_instance",
-    "previous_memory_in_mb_per_instance",
-    "process_guid",
-    "process_type",
-    "app_name",
-    "parent_app_guid",
-    "parent_app_name",
-    "space_guid",
-    "space_name",
-    "org_guid",
-    "task_guid",
-    "task_name",
-]
-SERVICE_COLUMNS = [
-    "id",
-    "guid",
-    "created_at",
-    "raw_message",
-    "foundation",
-    "api_version",
-    "state",
-    "org_guid",
-    "space_guid",
-    "space_name",
-    "service_instance_guid",
-    "service_instance_name",
-    "service_instance_type",
-    "service_plan_guid",
-    "service_plan_name",
-    "service_guid",
-    "service_label",
-]
+# The contract's four columns and the foundation: the database derives every other column
+# from raw_message (migration 0009), so these rows are written as an operator would.
+COLUMNS = ["id", "guid", "created_at", "raw_message", "foundation"]
 MANAGED = "managed_service_instance"
 USER_PROVIDED = "user_provided_service_instance"
 
@@ -160,11 +120,9 @@ class History:
         return event
 
 
-def _values(event: AppEvent | ServiceEvent, columns: list[str]) -> tuple[Any, ...]:
-    row = asdict(event)
-    row["raw_message"] = orjson.dumps(event.entity()).decode()
-    row["api_version"] = "v2"
-    return tuple(row[c] for c in columns)
+def _values(event: AppEvent | ServiceEvent) -> tuple[Any, ...]:
+    raw_message = orjson.dumps(event.entity()).decode()
+    return (event.id, event.guid, event.created_at, raw_message, event.foundation)
 
 
 def insert(url: str, history: History) -> None:
@@ -172,25 +130,23 @@ def insert(url: str, history: History) -> None:
     conn = psycopg2.connect(url)
     try:
         with conn, conn.cursor() as cursor:
-            _insert(cursor, "app_usage_events", APP_COLUMNS, history.apps)
-            _insert(cursor, "service_usage_events", SERVICE_COLUMNS, history.services)
+            _insert(cursor, "app_usage_events", history.apps)
+            _insert(cursor, "service_usage_events", history.services)
     finally:
         conn.close()
 
 
 def insert_apps(cursor: Any, events: list[AppEvent]) -> None:
     """Write app events with one INSERT statement on `cursor` (the caller's transaction)."""
-    _insert(cursor, "app_usage_events", APP_COLUMNS, events)
+    _insert(cursor, "app_usage_events", events)
 
 
-def _insert(
-    cursor: Any, table: str, columns: list[str], events: list[AppEvent] | list[ServiceEvent]
-) -> None:
+def _insert(cursor: Any, table: str, events: list[AppEvent] | list[ServiceEvent]) -> None:
     """One INSERT statement for all `events` (statement triggers see them together)."""
     if events:
         psycopg2.extras.execute_values(
             cursor,
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s",
-            [_values(e, columns) for e in events],
+            f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES %s",
+            [_values(e) for e in events],
             page_size=len(events),
         )

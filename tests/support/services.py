@@ -103,6 +103,21 @@ def template_database(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new empty database (no schema); its URL; dropped after."""
+    name = f"pb_empty_{uuid.uuid4().hex[:12]}"
+    conn = _admin(admin_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(admin_url, name)
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@contextmanager
 def cloned_database(admin_url: str, template: str) -> Iterator[str]:
     """A fresh database cloned from the template; its URL; dropped after."""
     name = f"pb_test_{uuid.uuid4().hex[:12]}"

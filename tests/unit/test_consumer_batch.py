@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import orjson
 
 from consumer import delivery
 from consumer.batch import Batch
 from shared.states import EventKind
 from tests.support import consumer_events as ev
-
-NOW = datetime(2026, 10, 2, tzinfo=UTC)
 
 
 class FakeClock:
@@ -25,7 +21,7 @@ class FakeClock:
 def _decoded(
     tag: int, body: bytes, routing_key: str = "app"
 ) -> delivery.Accepted | delivery.Rejected:
-    return delivery.decode(delivery.Delivery(tag, routing_key, None, body), NOW)
+    return delivery.decode(delivery.Delivery(tag, routing_key, None, body))
 
 
 def test_batch_is_full_at_its_size() -> None:

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumer import delivery, writer
-from shared.states import EventKind
 from tests.support import consumer_events as ev
 
 NOW = datetime(2026, 10, 2, tzinfo=UTC)
@@ -52,14 +51,13 @@ FIELDS = (
 
 
 def _check(body: bytes) -> None:
-    result = delivery.decode(delivery.Delivery(1, "app", None, body), NOW)
+    result = delivery.decode(delivery.Delivery(1, "app", None, body))
     if isinstance(result, delivery.Rejected):
         assert result.reason and len(result.reason) <= delivery.MAX_REASON_LENGTH
         return
     event = result.event
-    assert len(event.row.guid) == 36
-    columns = writer.APP_COLUMNS if event.kind is EventKind.APP else writer.SERVICE_COLUMNS
-    writer.copy_text([result], columns)  # the row can be rendered for COPY
+    assert len(event.guid) == 36
+    writer.copy_text([result])  # the row can be rendered for COPY
 
 
 def _message_body(kind: str, version: str, mutate: dict[str, Any], created_at: Any) -> bytes:

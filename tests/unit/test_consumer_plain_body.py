@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -15,7 +14,6 @@ from consumer import delivery, plain_body
 from shared import events, messages
 from tests.support import consumer_events as ev
 
-NOW = datetime(2026, 10, 2, tzinfo=UTC)
 KINDS_AND_VERSIONS = [("app", "v2"), ("app", "v3"), ("service", "v2"), ("service", "v3")]
 
 TIMES = [
@@ -45,6 +43,7 @@ scalars = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**64 - 1),
     st.sampled_from([3.0, 3.5, -0.0]),
     st.sampled_from(["", "x", "3", "STARTED", "x" * 36, "é" * 36, "x" * 64, "x" * 65]),
+    st.sampled_from(["x" * 255, "é" * 256, "x" * 4096, "x" * 4097]),
     st.sampled_from(["\x00", "a\\ub", "tab\there", "line\nbreak", "😀"]),
     st.sampled_from(TIMES),
     st.text(max_size=6),
@@ -66,9 +65,8 @@ ENVELOPE_KEYS = [
 ]
 V2_METADATA_KEYS = ["guid", "created_at", "url"]
 V2_ENTITY_KEYS = [
-    *events.AppEventRow.model_fields,
-    *events.ServiceEventRow.model_fields,
-    "app_guid",
+    *events.V2AppEntity.model_fields,
+    *events.V2ServiceEntity.model_fields,
     "package_state",
     "x",
 ]
@@ -128,7 +126,7 @@ def bodies(draw: st.DrawFn) -> bytes:
 
 
 def by_models(body: bytes) -> delivery.Accepted | delivery.Rejected:
-    return delivery.decode_with_models(delivery.Delivery(1, "app", None, body), NOW)
+    return delivery.decode_with_models(delivery.Delivery(1, "app", None, body))
 
 
 @settings(max_examples=2500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -136,15 +134,15 @@ def by_models(body: bytes) -> delivery.Accepted | delivery.Rejected:
 def test_plain_body_takes_only_what_the_models_accept_and_makes_the_same_event(
     body: bytes,
 ) -> None:
-    mine = plain_body.decode(body, NOW)
+    mine = plain_body.decode(body)
     if mine is None:
         return
     theirs = by_models(body)
     assert isinstance(theirs, delivery.Accepted), theirs
     assert mine._replace(raw_json="") == theirs.event._replace(raw_json="")
     # The same types and the same rendering of the time, which COPY writes.
-    assert [type(v) for v in mine.row] == [type(v) for v in theirs.event.row]
-    assert mine.row.created_at.isoformat() == theirs.event.row.created_at.isoformat()
+    assert [type(v) for v in mine] == [type(v) for v in theirs.event]
+    assert mine.created_at.isoformat() == theirs.event.created_at.isoformat()
     # The raw message: the body's own bytes, the same JSON value as the models' rendering.
     assert orjson.loads(mine.raw_json) == orjson.loads(theirs.event.raw_json)
 
@@ -160,9 +158,17 @@ def test_plain_body_decodes_what_the_producer_publishes_without_the_models(
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a plain body went through a model")
 
-    for model in (messages.UsageEventMessage, events.AppEventRow, events.ServiceEventRow):
+    models = (
+        messages.UsageEventMessage,
+        events.V2Metadata,
+        events.V2AppEntity,
+        events.V2ServiceEntity,
+        events.V3AppResource,
+        events.V3ServiceResource,
+    )
+    for model in models:
         monkeypatch.setattr(model, "model_validate", refuse)
-    decided = delivery.decode(delivery.Delivery(1, kind, None, body), NOW)
+    decided = delivery.decode(delivery.Delivery(1, kind, None, body))
     assert isinstance(expected, delivery.Accepted)
     assert isinstance(decided, delivery.Accepted)
     assert decided.event == expected.event
@@ -184,8 +190,8 @@ def test_plain_body_leaves_what_it_does_not_take_to_the_models(change: str, valu
     data = base("app", "v2")
     data["resource"]["entity"][change] = value
     body = orjson.dumps(data)
-    assert plain_body.decode(body, NOW) is None
-    decided = delivery.decode(delivery.Delivery(1, "app", None, body), NOW)
+    assert plain_body.decode(body) is None
+    decided = delivery.decode(delivery.Delivery(1, "app", None, body))
     assert decided == by_models(body)
 
 
@@ -195,8 +201,8 @@ def test_plain_body_leaves_what_it_does_not_take_to_the_models(change: str, valu
 def test_plain_body_leaves_lax_envelopes_to_the_model(change: dict[str, Any]) -> None:
     """The message model coerces these in lax mode: valid, but not plain."""
     body = orjson.dumps(base("app", "v3") | change)
-    assert plain_body.decode(body, NOW) is None
-    decided = delivery.decode(delivery.Delivery(1, "app", None, body), NOW)
+    assert plain_body.decode(body) is None
+    decided = delivery.decode(delivery.Delivery(1, "app", None, body))
     assert decided == by_models(body)
 
 
@@ -220,6 +226,15 @@ EDGES = [
     ("service", "v3", ("service_plan",), None),
     ("service", "v3", ("state",), "x" * 64),
     ("service", "v3", ("state",), "x" * 65),
+    ("app", "v2", ("entity", "org_guid"), "x" * 255),
+    ("app", "v2", ("entity", "org_guid"), "x" * 256),
+    ("app", "v3", ("organization", "guid"), "é" * 256),
+    ("app", "v3", ("buildpack", "name"), "x" * 4096),
+    ("app", "v3", ("buildpack", "name"), "x" * 4097),
+    ("app", "v3", ("app", "name"), "x" * 256),
+    ("service", "v2", ("entity", "service_instance_guid"), "x" * 256),
+    ("service", "v3", ("service_plan", "guid"), "x" * 256),
+    ("app", "v3", ("space", "name"), "x" * 70_000),
 ]
 
 
@@ -233,15 +248,21 @@ def test_plain_body_decides_edges_as_the_models_do(
         target = target[key]
     target[path[-1]] = value
     body = orjson.dumps(data)
-    mine = plain_body.decode(body, NOW)
+    mine = plain_body.decode(body)
     theirs = by_models(body)
     if mine is not None:
         assert isinstance(theirs, delivery.Accepted)
         assert mine == theirs.event
-    assert delivery.decode(delivery.Delivery(1, "app", None, body), NOW) == theirs
+    assert delivery.decode(delivery.Delivery(1, "app", None, body)) == theirs
 
 
-def test_plain_body_rows_have_the_models_fields_in_order() -> None:
-    """copy_text reads the rows by the models' names: the NamedTuples must hold the same."""
-    assert events.AppRow._fields == tuple(events.AppEventRow.model_fields)
-    assert events.ServiceRow._fields == tuple(events.ServiceEventRow.model_fields)
+def test_plain_body_structs_mirror_the_models() -> None:
+    """The two decoders take the same fields: a field added to one is added to the other."""
+    pairs = [
+        (plain_body._V2AppEntity, events.V2AppEntity),
+        (plain_body._V2ServiceEntity, events.V2ServiceEntity),
+        (plain_body._V3App, events.V3AppResource),
+        (plain_body._V3Service, events.V3ServiceResource),
+    ]
+    for struct, model in pairs:
+        assert set(struct.__struct_fields__) == set(model.model_fields), struct
