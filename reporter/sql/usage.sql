@@ -4,7 +4,9 @@
 -- contract's 1e-9), and the names of the resource's latest event before `to` (or, when it
 -- has none, of its earliest event).
 -- Each state lasts until the next state-changing event of the same resource in API order
--- (foundation, id); '-infinity' marks usage carried in from before the history began.
+-- (foundation, id); '-infinity' marks usage carried in from before the history began, which
+-- counts from the history's beginning (usage_history_beginnings(), migration 0011) at the
+-- earliest: nothing is reported before the oldest event held for the foundation and table.
 -- Filters are NULL for "all". Org, space and foundation never change for a CF resource, so
 -- they filter events in the scan: a one-org report is a range scan over that org's events.
 -- Processes, the longest stream, are summed from the spans the database maintains with the
@@ -20,14 +22,15 @@ WITH usage AS (
            sum(instances * secs) AS instance_seconds,
            sum(instances::float8 * memory_in_mb * secs) AS mb_seconds
     FROM (
-        SELECT org_key, process_guid, foundation, instances, memory_in_mb,
-               date_part('epoch', least(end_at, %(upto)s) - greatest(start_at, %(from)s))
-                   AS secs
-        FROM process_spans
-        WHERE least(end_at, %(upto)s) > greatest(start_at, %(from)s)
+        SELECT org_key, process_guid, s.foundation, instances, memory_in_mb,
+               date_part('epoch', least(end_at, %(upto)s)
+                                  - greatest(start_at, %(from)s, h.began_at)) AS secs
+        FROM process_spans s
+        JOIN usage_history_beginnings() h ON h.foundation = s.foundation AND h.kind = 'app'
+        WHERE least(end_at, %(upto)s) > greatest(start_at, %(from)s, h.began_at)
           AND (%(org_guids)s::text[] IS NULL OR org_key = ANY(%(org_guids)s::text[]))
           AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
-          AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
+          AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
           -- One part of the processes, when the report runs on several connections.
           AND (%(guid_from)s::text IS NULL OR process_guid >= %(guid_from)s::text)
           AND (%(guid_below)s::text IS NULL OR process_guid < %(guid_below)s::text)
@@ -115,13 +118,15 @@ simple AS (
                                             - greatest(start_at, %(from)s))
                     ELSE 0 END AS started_secs,
                CASE WHEN stops = 1 AND (starts = 0 OR stop_id < start_id)
-                     AND least(stop_at, %(upto)s) > %(from)s
-                    THEN date_part('epoch', least(stop_at, %(upto)s) - %(from)s)
+                     AND least(stop_at, %(upto)s) > greatest(%(from)s, began_at)
+                    THEN date_part('epoch', least(stop_at, %(upto)s)
+                                            - greatest(%(from)s, began_at))
                     ELSE 0 END AS carried_secs
         FROM (
-            SELECT *,
+            SELECT g.*, h.began_at,
                    CASE WHEN stop_id > start_id THEN stop_at ELSE 'infinity' END AS run_end
-            FROM grouped
+            FROM grouped g
+            JOIN usage_history_beginnings() h ON h.foundation = g.foundation AND h.kind = 'app'
             WHERE simple
         ) runs
     ) spans
@@ -174,10 +179,16 @@ general AS (
                     THEN date_part('epoch', least(next_at, %(upto)s)
                                             - greatest(created_at, %(from)s))
                     WHEN n = 1 AND state = %(task_stopped)s
-                     AND least(created_at, %(upto)s) > %(from)s
-                    THEN date_part('epoch', least(created_at, %(upto)s) - %(from)s)
+                     AND least(created_at, %(upto)s) > greatest(%(from)s, began_at)
+                    THEN date_part('epoch', least(created_at, %(upto)s)
+                                            - greatest(%(from)s, began_at))
                     ELSE 0 END AS secs
-        FROM events
+        FROM (
+            SELECT e.*, h.began_at
+            FROM events e
+            JOIN usage_history_beginnings() h
+              ON h.foundation = e.foundation AND h.kind = 'app'
+        ) history
     ) spans
     GROUP BY org_guid, task_guid, foundation  -- names are the same on every row of a task
 ),
@@ -315,10 +326,16 @@ usage AS (
                                             - greatest(created_at, %(from)s))
                     ELSE 0 END
                + CASE WHEN n = 1 AND state IN (%(updated)s, %(deleted)s)
-                       AND least(created_at, %(upto)s) > %(from)s
-                      THEN date_part('epoch', least(created_at, %(upto)s) - %(from)s)
+                       AND least(created_at, %(upto)s) > greatest(%(from)s, began_at)
+                      THEN date_part('epoch', least(created_at, %(upto)s)
+                                              - greatest(%(from)s, began_at))
                       ELSE 0 END AS secs
-        FROM events
+        FROM (
+            SELECT e.*, h.began_at
+            FROM events e
+            JOIN usage_history_beginnings() h
+              ON h.foundation = e.foundation AND h.kind = 'service'
+        ) history
     ) spans
     GROUP BY org_guid, service_instance_guid, foundation, service_plan_guid  -- names: same
 )
@@ -336,6 +353,13 @@ WHERE (gap_from IS NULL OR gap_from < %(to)s)
   AND (gap_to IS NULL OR gap_to > %(from)s)
   AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
 ORDER BY foundation, kind, gap_from NULLS FIRST, gap_id;
+
+-- name: history_beginnings
+-- Where each foundation's history of each table begins, for the warnings.
+SELECT foundation, kind, began_at
+FROM usage_history_beginnings()
+WHERE %(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[])
+ORDER BY foundation, kind;
 
 -- name: applied_versions
 SELECT version FROM schema_migrations;

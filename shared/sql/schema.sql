@@ -89,7 +89,8 @@ ALTER TABLE app_usage_events
     ADD CONSTRAINT app_usage_events_foundation_id_key UNIQUE (foundation, id);
 CREATE INDEX app_usage_events_process_idx ON app_usage_events (process_guid, foundation, id)
     WHERE process_guid IS NOT NULL;
-CREATE INDEX app_usage_events_created_at_idx ON app_usage_events (created_at);
+CREATE INDEX app_usage_events_foundation_created_at_idx
+    ON app_usage_events (foundation, created_at);
 -- Report indexes, org first, so one-org reports are range scans and every report stream reads
 -- its events in order (migrations 0004, 0009).
 CREATE INDEX app_usage_events_org_task_idx
@@ -155,10 +156,47 @@ CREATE TABLE service_usage_events (
 );
 ALTER TABLE service_usage_events
     ADD CONSTRAINT service_usage_events_foundation_id_key UNIQUE (foundation, id);
+CREATE INDEX service_usage_events_foundation_created_at_idx
+    ON service_usage_events (foundation, created_at);
 CREATE INDEX service_usage_events_org_instance_idx
     ON service_usage_events (org_guid, service_instance_guid, foundation, id)
     INCLUDE (created_at, state, service_instance_type, service_plan_guid, service_instance_name,
              space_guid, space_name, service_plan_name, service_label);
+
+-- Where the history begins (migration 0011): the oldest event the database holds, per
+-- foundation and per table. Nothing before it is known, so no usage is reported before it.
+-- One row per (foundation, kind) that holds events: kind 'app' or 'service', and the oldest
+-- created_at. The foundations are found by skipping through the index (a loose index scan).
+CREATE FUNCTION usage_history_beginnings()
+RETURNS TABLE (foundation text, kind text, began_at timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH RECURSIVE app_foundations (foundation) AS (
+        SELECT min(e.foundation) FROM app_usage_events e
+        UNION ALL
+        SELECT (SELECT min(e.foundation) FROM app_usage_events e
+                WHERE e.foundation > f.foundation)
+        FROM app_foundations f
+        WHERE f.foundation IS NOT NULL
+    ),
+    service_foundations (foundation) AS (
+        SELECT min(e.foundation) FROM service_usage_events e
+        UNION ALL
+        SELECT (SELECT min(e.foundation) FROM service_usage_events e
+                WHERE e.foundation > f.foundation)
+        FROM service_foundations f
+        WHERE f.foundation IS NOT NULL
+    )
+    SELECT f.foundation, 'app',
+           (SELECT min(e.created_at) FROM app_usage_events e WHERE e.foundation = f.foundation)
+    FROM app_foundations f
+    WHERE f.foundation IS NOT NULL
+    UNION ALL
+    SELECT f.foundation, 'service',
+           (SELECT min(e.created_at) FROM service_usage_events e
+            WHERE e.foundation = f.foundation)
+    FROM service_foundations f
+    WHERE f.foundation IS NOT NULL
+$$;
 
 -- Where each producer stands: the last event handed over (confirmed by the broker) per kind.
 CREATE TABLE collector_cursors (

@@ -211,6 +211,55 @@ def test_report_matches_reference(
         assert _close(getattr(report.totals, column), total)
 
 
+def _beginning(history: event_rows.History) -> datetime:
+    """The earliest history beginning over every foundation and table."""
+    return min(e.created_at for e in [*history.apps, *history.services])
+
+
+@settings(
+    deadline=None, max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    history=histories(),
+    back=st.integers(1, 24 * 365 * 5),
+    further=st.integers(1, 24 * 365),
+    length=st.integers(1, 300),
+)
+def test_report_moving_the_start_before_the_history_changes_only_the_warnings(
+    database_url: str,
+    conn: db.Connection,
+    history: event_rows.History,
+    back: int,
+    further: int,
+    length: int,
+) -> None:
+    """No usage is reported before the history begins: a window that starts before it, and one
+    that starts further back still, give the same rows and totals; each says where the history
+    of every foundation's table begins; a window that ends before it is empty."""
+    _clear(conn)
+    event_rows.insert(database_url, history)
+    began = _beginning(history)
+    start = began - timedelta(hours=back)
+    end = began + timedelta(hours=length)
+    now = began + timedelta(days=400)
+    near = usage.compute(conn, protocol.ReportRequest(from_=start, to=end), now)
+    far_start = start - timedelta(hours=further)
+    far = usage.compute(conn, protocol.ReportRequest(from_=far_start, to=end), now)
+    assert far.rows == near.rows and far.totals == near.totals
+    before = [w for w in near.warnings if w.code == "before_history"]
+    tables = {(e.foundation, "app") for e in history.apps}
+    tables |= {(e.foundation, "service") for e in history.services}
+    assert {(w.foundation, w.kind) for w in before} == tables
+    assert all(w.from_ == start and w.to is not None and w.to > start for w in before)
+    empty = usage.compute(conn, protocol.ReportRequest(from_=far_start, to=began), now)
+    assert empty.rows == () and empty.totals == protocol.Totals(
+        memory_gb_hours=0.0, instance_hours=0.0, service_hours=0.0
+    )
+    inside = usage.compute(conn, protocol.ReportRequest(from_=began, to=end), now)
+    assert inside.rows == near.rows
+    assert not [w for w in inside.warnings if w.code == "before_history" and w.to == began]
+
+
 def test_report_properties_database_is_reachable(database_url: str) -> None:
     """The fixture database answers (guards against a silently skipped property run)."""
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:

@@ -1,7 +1,8 @@
 """A plain-Python reference of CONTRACT "Report arithmetic", written from the contract text.
 
 Deliberately naive: walk each resource's events in API order as a state machine, add up
-exact Fractions, clip every span to [from, min(to, now)). Staging pairs with a FIFO queue.
+exact Fractions, clip every span to [from, min(to, now)) and to the history's beginning (the
+oldest event of the foundation's table). Staging pairs with a FIFO queue.
 Rows are keyed by (resource_type, foundation, resource_guid, plan_guid or None).
 """
 
@@ -65,8 +66,17 @@ def _namer(events: Sequence[E], end: datetime) -> E:
     return before[-1] if before else events[0]
 
 
+def beginnings(events: Iterable[AppEvent | ServiceEvent]) -> dict[str, datetime]:
+    """The oldest event time per foundation."""
+    found: dict[str, datetime] = {}
+    for event in events:
+        if event.foundation not in found or event.created_at < found[event.foundation]:
+            found[event.foundation] = event.created_at
+    return found
+
+
 def report(history: History, start: datetime, end: datetime, now: datetime) -> dict[Key, RefRow]:
-    window = _Window(start, end, now)
+    app_windows = {f: _Window(max(start, b), end, now) for f, b in beginnings(history.apps).items()}
     rows: dict[Key, RefRow] = {}
 
     def add(kind: str, fkey: tuple[str, str], seconds: Fraction, instances: int, mb: int) -> None:
@@ -78,6 +88,7 @@ def report(history: History, start: datetime, end: datetime, now: datetime) -> d
 
     processes = _groups(history.apps, lambda e: e.process_guid)
     for fkey, events in processes.items():
+        window = app_windows[fkey[0]]
         changes = [e for e in events if e.state in RUNNING | STOPPED]
         if changes and changes[0].previous_state in RUNNING:
             first = changes[0]
@@ -98,6 +109,7 @@ def report(history: History, start: datetime, end: datetime, now: datetime) -> d
 
     tasks = _groups(history.apps, lambda e: e.task_guid)
     for fkey, events in tasks.items():
+        window = app_windows[fkey[0]]
         changes = [e for e in events if e.state in ("TASK_STARTED", "TASK_STOPPED")]
         if changes and changes[0].state == "TASK_STOPPED":
             first = changes[0]
@@ -112,6 +124,7 @@ def report(history: History, start: datetime, end: datetime, now: datetime) -> d
     staging_events = [e for e in history.apps if e.state in ("STAGING_STARTED", "STAGING_STOPPED")]
     staging = _groups(staging_events, lambda e: e.parent_app_guid)
     for fkey, events in staging.items():
+        window = app_windows[fkey[0]]
         waiting: deque[AppEvent] = deque()
         for event in events:
             if event.state == "STAGING_STARTED":
@@ -133,13 +146,17 @@ def report(history: History, start: datetime, end: datetime, now: datetime) -> d
                 row.resource_name = name_of(named)
                 row.org_guid, row.space_guid = named.org_guid, named.space_guid
 
-    _services(history, window, end, rows)
+    _services(history, start, end, now, rows)
     return {k: r for k, r in rows.items() if r.instance_hours or r.memory_gb_hours}
 
 
-def _services(history: History, window: _Window, end: datetime, rows: dict[Key, RefRow]) -> None:
+def _services(
+    history: History, start: datetime, end: datetime, now: datetime, rows: dict[Key, RefRow]
+) -> None:
+    began = beginnings(history.services)  # of every service event, user-provided included
     managed = [e for e in history.services if e.service_instance_type != USER_PROVIDED]
     for fkey, events in _groups(managed, lambda e: e.service_instance_guid).items():
+        window = _Window(max(start, began[fkey[0]]), end, now)
         changes = [e for e in events if e.state in ("CREATED", "UPDATED", "DELETED")]
         spans: list[tuple[str | None, Fraction]] = []
         if changes and changes[0].state in ("UPDATED", "DELETED"):
