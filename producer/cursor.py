@@ -66,14 +66,17 @@ class CursorStore:
         return conn is not None and not db.is_closed(conn)
 
     def load(self, kind: EventKind) -> Cursor:
-        """The saved cursor, or the start (no guid, sequence 0) on a first run."""
+        """The saved cursor; on a first run the start (no guid), numbered after the events the
+        table already holds for the foundation."""
+        params = {"foundation": self._foundation, "kind": kind.value}
         with db.transaction(self._connection()) as cursor:
-            cursor.execute(
-                self._queries["load_cursor"], {"foundation": self._foundation, "kind": kind.value}
-            )
+            cursor.execute(self._queries["load_cursor"], params)
             row = cursor.fetchone()
+            if row is None:
+                cursor.execute(self._queries[f"first_sequence_{kind.value}"], params)
+                first = cursor.fetchone()
         if row is None:
-            return Cursor()
+            return Cursor(sequence=first[0] if first else 0)
         return Cursor(after_guid=row[0], last_created_at=row[1], sequence=row[2])
 
     def save(self, kind: EventKind, position: Cursor) -> None:

@@ -16,6 +16,16 @@ SELECT after_guid, last_created_at, sequence
 FROM collector_cursors
 WHERE foundation = %(foundation)s AND kind = %(kind)s;
 
+-- name: first_sequence_app
+-- A first run's sequence (no cursor saved yet): after the events the table already holds for
+-- the foundation (imported with `paas-billing import`, or written by an operator), so that
+-- every event the producer numbers comes after them in API order.
+SELECT greatest(coalesce(max(id), 0), 0) FROM app_usage_events WHERE foundation = %(foundation)s;
+
+-- name: first_sequence_service
+SELECT greatest(coalesce(max(id), 0), 0) FROM service_usage_events
+WHERE foundation = %(foundation)s;
+
 -- name: save_cursor
 -- Never moves the sequence backwards: a producer that lost its lock cannot undo another's work.
 INSERT INTO collector_cursors AS c (foundation, kind, after_guid, last_created_at, sequence)

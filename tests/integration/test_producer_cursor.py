@@ -27,6 +27,24 @@ def test_cursor_store_first_run_starts_at_zero(store: CursorStore) -> None:
     assert store.load(EventKind.APP) == Cursor()
 
 
+def test_cursor_store_first_run_numbers_after_the_events_the_table_holds(
+    store: CursorStore, database_url: str
+) -> None:
+    """Events imported or written by hand before the producer's first run keep their place:
+    the producer numbers what it fetches after them (per foundation and table)."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cursor:
+        for id_, foundation in ((41, "default"), (7, "default"), (900, "elsewhere")):
+            cursor.execute(
+                "INSERT INTO app_usage_events (id, guid, created_at, raw_message, foundation)"
+                " VALUES (%s, gen_random_uuid()::text, now(), %s, %s)",
+                (id_, '{"state": "STOPPED", "instance_count": 1, '
+                 '"memory_in_mb_per_instance": 64}', foundation),
+            )  # fmt: skip
+    conn.close()
+    assert store.load(EventKind.APP) == Cursor(sequence=41)
+    assert store.load(EventKind.SERVICE) == Cursor(sequence=0)
+
+
 def test_cursor_store_saves_and_loads_per_kind(store: CursorStore) -> None:
     saved = Cursor(after_guid="g1", last_created_at=WHEN, sequence=10)
     store.save(EventKind.APP, saved)
