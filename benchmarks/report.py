@@ -1,49 +1,42 @@
-"""Benchmark the reporter's arithmetic over about a million app events.
+"""Benchmark the reporter's arithmetic over about a million events.
 
-    python benchmarks/report.py [--processes 5000] [--runs 5]
+    python benchmarks/report.py [--shape long-lived|busy] [--processes 5000] [--scale 1]
+                                [--runs 5]
 
 Creates its own database (on DATABASE_URL's server, default the local one), migrates it,
-COPYs generated events in (processes scaling/stopping over 30 days, tasks, staging,
-services), then times through reporter/usage.py a one-org month report and an all-orgs month
-report (median of --runs), beside a plain query over raw_message jsonb computing the same
-all-orgs result (totals per resource_type), and checks both agree to 1e-9 relative. Drops
-the database at the end (unless --keep).
+COPYs a generated history in (benchmarks/histories.py: `long-lived`, few processes scaling
+and stopping over 36 days; `busy`, a busy platform's 62 days), then times through
+reporter/usage.py a one-org month report and an all-orgs month report (median of --runs),
+beside a plain query over raw_message jsonb computing the same all-orgs result (totals per
+resource_type), and checks both agree to 1e-9 relative. Drops the database at the end
+(unless --keep).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import math
 import os
 import platform
-import random
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import histories
 from reporter import answer, protocol, usage
 from shared import db, migrate
 
-WINDOW_FROM = datetime(2026, 10, 1, tzinfo=UTC)
-WINDOW_TO = datetime(2026, 11, 1, tzinfo=UTC)
-HISTORY_FROM = WINDOW_FROM - timedelta(days=5)
-ORGS = 50
-# What the generator writes: the contract's four columns and the foundation (the database
-# derives the rest from raw_message).
-COLUMNS = ["id", "guid", "created_at", "raw_message", "foundation"]
+WINDOW_FROM, WINDOW_TO = histories.WINDOW_FROM, histories.WINDOW_TO
 
 # The straightforward query someone would write over raw_message alone, for the same
 # all-orgs result as the report: per resource_type, memory GB-hours and instance-hours of app
@@ -134,107 +127,6 @@ GROUP BY resource_type ORDER BY resource_type
 """
 
 
-def _ts(rng: random.Random, start: datetime, days: float) -> datetime:
-    return start + timedelta(seconds=rng.uniform(0, days * 86400))
-
-
-def app_rows(rng: random.Random, processes: int) -> Iterator[list[Any]]:
-    """Rows in API order: every event gets a time, then all are sorted and numbered."""
-    events: list[tuple[datetime, dict[str, Any]]] = []
-    span_days = (WINDOW_TO - HISTORY_FROM).days
-    for p in range(processes):
-        org = f"org-{p % ORGS:04d}".ljust(36, "0")
-        base = {
-            "org_guid": org, "space_guid": org[:-4] + "spc0", "space_name": "prod",
-            "parent_app_guid": str(uuid.UUID(int=rng.getrandbits(128))),
-            "app_name": f"app-{p}", "parent_app_name": f"app-{p}", "process_type": "web",
-        }  # fmt: skip
-        guid = str(uuid.UUID(int=rng.getrandbits(128)))
-        times = sorted(_ts(rng, HISTORY_FROM, span_days) for _ in range(170))
-        running, count, memory = rng.random() < 0.7, rng.randint(1, 4), rng.choice((256, 1024))
-        for t in times:
-            roll = rng.random()
-            state = "BUILDPACK_SET" if roll < 0.1 else ("STOPPED" if roll < 0.3 else "STARTED")
-            new_count = rng.randint(1, 4) if state == "STARTED" else count
-            fields = {
-                **base, "process_guid": guid, "state": state,
-                "previous_state": "STARTED" if running else "STOPPED",
-                "instance_count": new_count, "previous_instance_count": count,
-                "memory_in_mb_per_instance": memory, "previous_memory_in_mb_per_instance": memory,
-            }  # fmt: skip
-            events.append((t, fields))
-            if state != "BUILDPACK_SET":
-                running, count = state == "STARTED", new_count
-        for _ in range(8):  # tasks: start then usually stop
-            task = {**base, "task_guid": str(uuid.UUID(int=rng.getrandbits(128))),
-                    "task_name": "job", "app_name": "", "process_type": None,
-                    "instance_count": 1, "memory_in_mb_per_instance": 512}  # fmt: skip
-            t = _ts(rng, HISTORY_FROM, span_days)
-            events.append((t, {**task, "state": "TASK_STARTED", "previous_state": "PENDING"}))
-            if rng.random() < 0.95:
-                stop = t + timedelta(minutes=rng.uniform(1, 120))
-                events.append((stop, {**task, "state": "TASK_STOPPED"}))
-        for _ in range(2):  # staging
-            stage = {**base, "app_name": "", "process_type": None, "instance_count": 1,
-                     "memory_in_mb_per_instance": 1024, "previous_state": "STAGING"}  # fmt: skip
-            t = _ts(rng, HISTORY_FROM, span_days)
-            events.append((t, {**stage, "state": "STAGING_STARTED"}))
-            stop = t + timedelta(seconds=rng.uniform(30, 600))
-            events.append((stop, {**stage, "state": "STAGING_STOPPED"}))
-    events.sort(key=lambda e: e[0])
-    for index, (t, fields) in enumerate(events, start=1):
-        entity = {k: v for k, v in fields.items() if k != "process_guid"}
-        entity["app_guid"] = fields.get("process_guid") or ""
-        row = {**fields, "id": index, "guid": str(uuid.UUID(int=rng.getrandbits(128))),
-               "created_at": t.isoformat(), "raw_message": orjson.dumps(entity).decode(),
-               "foundation": "default", "api_version": "v2"}  # fmt: skip
-        yield [row.get(c) for c in COLUMNS]
-
-
-def service_rows(rng: random.Random, instances: int) -> Iterator[list[Any]]:
-    events: list[tuple[datetime, dict[str, Any]]] = []
-    for i in range(instances):
-        org = f"org-{i % ORGS:04d}".ljust(36, "0")
-        base = {"org_guid": org, "space_guid": org[:-4] + "spc0", "space_name": "prod",
-                "service_instance_guid": str(uuid.UUID(int=rng.getrandbits(128))),
-                "service_instance_name": f"db-{i}", "service_label": "postgres",
-                "service_instance_type": "managed_service_instance"}  # fmt: skip
-        t = _ts(rng, HISTORY_FROM, 10)
-        for state in ("CREATED", "UPDATED", "DELETED"):
-            plan = rng.choice(("small", "large"))
-            events.append((t, {**base, "state": state, "service_plan_guid": plan}))
-            t += timedelta(days=rng.uniform(0.5, 12))
-    events.sort(key=lambda e: e[0])
-    for index, (t, fields) in enumerate(events, start=1):
-        row = {**fields, "id": index, "guid": str(uuid.UUID(int=rng.getrandbits(128))),
-               "created_at": t.isoformat(), "raw_message": orjson.dumps(fields).decode(),
-               "foundation": "default", "api_version": "v2"}  # fmt: skip
-        yield [row.get(c) for c in COLUMNS]
-
-
-def copy(conn: Any, table: str, columns: list[str], rows: Iterator[list[Any]]) -> int:
-    total = 0
-    while True:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        chunk = 0
-        for row in rows:
-            writer.writerow(["\\N" if v is None else v for v in row])
-            chunk += 1
-            if chunk == 100_000:
-                break
-        if not chunk:
-            return total
-        buffer.seek(0)
-        with conn.cursor() as cursor:
-            cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                buffer,
-            )
-        conn.commit()
-        total += chunk
-
-
 def report_totals(report: protocol.Report) -> dict[str, tuple[float, float]]:
     """(memory GB-hours, instance-hours) per resource_type, exactly rounded sums."""
     found: dict[str, tuple[list[float], list[float]]] = {}
@@ -277,7 +169,9 @@ def machine(conn: Any) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=5000)
+    parser.add_argument("--shape", choices=("long-lived", "busy"), default="long-lived")
+    parser.add_argument("--processes", type=int, default=5000, help="long-lived shape only")
+    parser.add_argument("--scale", type=float, default=1.0, help="busy shape only")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     parser.add_argument(
@@ -296,21 +190,22 @@ def main() -> int:
     with control.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        return run(url, args.processes, args.runs, args.helpers)
+        return run(url, args, args.helpers)
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"kept the database: {url}")
+        else:
             with control.cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         control.close()
 
 
-def run(url: str, processes: int, runs: int, helpers: int) -> int:
+def run(url: str, args: argparse.Namespace, helpers: int) -> int:
+    runs = args.runs
     migrate.apply(url)
-    rng = random.Random(20261001)
     conn = db.connect(url)
     started = time.perf_counter()
-    apps = copy(conn, "app_usage_events", COLUMNS, app_rows(rng, processes))
-    services = copy(conn, "service_usage_events", COLUMNS, service_rows(rng, processes))
+    apps, services = histories.load(conn, args.shape, args.processes, args.scale)
     conn.autocommit = True
     with conn.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE app_usage_events")
@@ -325,7 +220,7 @@ def run(url: str, processes: int, runs: int, helpers: int) -> int:
     print(f"loaded {apps} app events and {services} service events in {loaded:.1f}s")
     now = datetime(2027, 1, 1, tzinfo=UTC)
     one_org = protocol.ReportRequest(
-        from_=WINDOW_FROM, to=WINDOW_TO, org_guids=("org-0007".ljust(36, "0"),)
+        from_=WINDOW_FROM, to=WINDOW_TO, org_guids=(histories.ONE_ORG,)
     )
     all_orgs = protocol.ReportRequest(from_=WINDOW_FROM, to=WINDOW_TO)
     extra = [db.connect(url) for _ in range(helpers)]

@@ -109,9 +109,9 @@ def test_report_reseed_as_first_event_carries_in_per_contract(
 ) -> None:
     """History that starts at a purge: the reseed STARTED (previous STARTED) is the first event.
 
-    The contract's carried-in rule applies: running before it, from the window start. So a
-    window after the purge counts from the purge on, one that spans it counts all of it; a
-    service's first CREATED carries nothing in, so it counts from the purge only.
+    The contract's carried-in rule applies: running before it, but nothing is known before
+    the history begins, at the purge. So a window after the purge counts from the purge on,
+    and so does one that spans it; a service's first CREATED carries nothing in either.
     """
     h = History()
     reseed_app(h, T0 + 6 * HOUR, PROC)
@@ -120,5 +120,5 @@ def test_report_reseed_as_first_event_carries_in_per_contract(
     insert(database_url, h)
     assert report(conn, T0 + 12 * HOUR, T0 + DAY)["app"] == pytest.approx((12.0, 12.0))
     both = report(conn)
-    assert both["app"] == pytest.approx((36.0, 36.0))
+    assert both["app"] == pytest.approx((24.0, 24.0))
     assert both["service"] == pytest.approx((18.0, 18.0))

@@ -28,6 +28,15 @@ def proc(guid: str = P1, **kw: Any) -> dict[str, Any]:
     return {**base, **kw}
 
 
+OTHER = "o" * 36
+
+
+def history_begins(h: History, at: datetime) -> None:
+    """Events of other resources at `at` that use nothing: the history begins there."""
+    h.app(at, "BUILDPACK_SET", **proc(OTHER))
+    h.service(at, "CREATED", OTHER, service_instance_type=USER_PROVIDED)
+
+
 def run(
     conn: db.Connection,
     url: str,
@@ -77,6 +86,7 @@ def test_report_window_inside_one_run(conn: db.Connection, database_url: str) ->
 def test_report_carried_in_usage(conn: db.Connection, database_url: str) -> None:
     """Before the first STARTED/STOPPED event the previous_* state runs; counts fall back."""
     h = History()
+    history_begins(h, T0 - DAY)
     h.app(
         T0 + 10 * HOUR,
         "STOPPED",
@@ -97,6 +107,7 @@ def test_report_carried_in_needs_a_running_previous_state(
 ) -> None:
     """previous_state STOPPED carries nothing in; WAS_RUNNING as previous_state does."""
     h = History()
+    history_begins(h, T0 - DAY)
     h.app(T0 + HOUR, "STARTED", previous_state="STOPPED", **proc(P1))
     h.app(T0 + HOUR, "STOPPED", previous_state="WAS_RUNNING", **proc(P2))
     report = run(conn, database_url, h)
@@ -130,8 +141,10 @@ def test_report_task_running_at_to(conn: db.Connection, database_url: str) -> No
 def test_report_task_stop_without_start_ran_from_window_start(
     conn: db.Connection, database_url: str
 ) -> None:
-    """An orphan TASK_STOPPED ran from before the history: counts from `from`."""
+    """An orphan TASK_STOPPED ran from before the history: counts from `from` (the history
+    began before it)."""
     h = History()
+    history_begins(h, T0 - DAY)
     h.app(T0 + 5 * HOUR, "TASK_STOPPED", task_guid=TASK, memory_in_mb_per_instance=1024)
     assert only(run(conn, database_url, h)).instance_hours == pytest.approx(5.0)
 
@@ -166,9 +179,31 @@ def test_report_service_first_event_updated_existed_before(
 ) -> None:
     """A first event UPDATED means the instance existed before, on that event's plan."""
     h = History()
+    history_begins(h, T0 - DAY)
     h.service(T0 + 2 * HOUR, "DELETED", INST, service_plan_guid="small")
     row = only(run(conn, database_url, h))
     assert (row.service_plan_guid, row.instance_hours) == ("small", 2.0)
+
+
+def test_report_carried_in_usage_counts_from_the_history_beginning(
+    conn: db.Connection, database_url: str
+) -> None:
+    """Nothing is known before the oldest event of the foundation's table: a process, a task
+    and an instance that existed before their first event count from there, and the window
+    that begins earlier says so."""
+    h = History()
+    history_begins(h, T0 + 4 * HOUR)
+    h.app(T0 + 10 * HOUR, "STOPPED", previous_state="STARTED", instance_count=1, **proc())
+    h.app(T0 + 7 * HOUR, "TASK_STOPPED", task_guid=TASK, memory_in_mb_per_instance=1024)
+    h.service(T0 + 12 * HOUR, "DELETED", INST, service_plan_guid="small")
+    report = run(conn, database_url, h)
+    hours = {r.resource_type: r.instance_hours for r in report.rows}
+    assert hours == {"app": 6.0, "task": 3.0, "service": 8.0}
+    warnings = {(w.code, w.kind): (w.from_, w.to) for w in report.warnings}
+    assert warnings == {
+        ("before_history", "app"): (T0, T0 + 4 * HOUR),
+        ("before_history", "service"): (T0, T0 + 4 * HOUR),
+    }
 
 
 def test_report_leaves_out_user_provided(conn: db.Connection, database_url: str) -> None:
