@@ -234,9 +234,8 @@ def test_foundations_e2e_pruned_cursor_is_a_recorded_and_reported_gap(
         report = ask(amqp_url, body(gap_from - timedelta(minutes=1), gap_to))
         warned = [w for w in report["warnings"] if w["kind"] == "app"]
         assert warned and warned[0]["code"] == "collection_gap", report["warnings"]
-        assert (
-            ask(amqp_url, body(now - timedelta(days=3), now - timedelta(days=2)))["warnings"] == []
-        )
+        earlier = ask(amqp_url, body(now - timedelta(days=3), now - timedelta(days=2)))
+        assert [w for w in earlier["warnings"] if w["code"] == "collection_gap"] == []
         assert_nothing_stored_twice(database_url)
         assert set(pipe.stop_all().values()) == {0}
 
