@@ -8,11 +8,11 @@
 -- counts from the history's beginning (usage_history_beginnings(), migration 0011) at the
 -- earliest: nothing is reported before the oldest event held for the foundation and table.
 -- Filters are NULL for "all". Org, space and foundation never change for a CF resource, so
--- they filter events in the scan: a one-org report is a range scan over that org's events.
--- Processes, the longest stream, are summed from the spans the database maintains with the
--- events (migration 0006); tasks, staging and services read a covering index of migration
--- 0004 in (org_guid, resource, foundation, id) order, so their window functions and grouping
--- need no sort.
+-- they filter the spans: a one-org report reads that org's spans.
+-- Every query sums the spans the database maintains with the events (process spans,
+-- migration 0006; task, staging and service spans, migration 0014) that overlap the window,
+-- so its cost follows the window, not the history; each resource is then named through an
+-- index probe or two.
 
 -- name: process_usage
 -- The sum of the process spans (migration 0006) that overlap the window; names from two
@@ -64,287 +64,169 @@ LEFT JOIN LATERAL (
 WHERE u.instance_seconds > 0 OR u.mb_seconds > 0;
 
 -- name: task_usage
--- Nearly every task is one TASK_STARTED and at most one TASK_STOPPED, with the same names
--- on every event: one GROUP BY in index order sums those ("simple"). Any other task takes
--- the general path: three window levels over its events (which event names the task; its
--- names on every row; then, over the state changes only, the next change).
-WITH grouped AS (
-    SELECT org_guid, task_guid, foundation,
-           count(*) FILTER (WHERE state = %(task_started)s) AS starts,
-           count(*) FILTER (WHERE state = %(task_stopped)s) AS stops,
-           min(id) FILTER (WHERE state = %(task_started)s) AS start_id,
-           min(id) FILTER (WHERE state = %(task_stopped)s) AS stop_id,
-           min(created_at) FILTER (WHERE state = %(task_started)s) AS start_at,
-           min(created_at) FILTER (WHERE state = %(task_stopped)s) AS stop_at,
-           min(instance_count) FILTER (WHERE state = %(task_started)s) AS start_instances,
-           min(memory_in_mb_per_instance) FILTER (WHERE state = %(task_started)s) AS start_mb,
-           min(instance_count) FILTER (WHERE state = %(task_stopped)s) AS stop_instances,
-           min(memory_in_mb_per_instance) FILTER (WHERE state = %(task_stopped)s) AS stop_mb,
-           min(task_name) AS task_name, min(space_guid) AS space_guid,
-           min(space_name) AS space_name, min(parent_app_guid) AS parent_app_guid,
-           count(*) FILTER (WHERE state NOT IN (%(task_started)s, %(task_stopped)s)) = 0
-             AND count(*) FILTER (WHERE state = %(task_started)s) <= 1
-             AND count(*) FILTER (WHERE state = %(task_stopped)s) <= 1
-             AND (count(task_name) = 0
-                  OR count(task_name) = count(*) AND min(task_name) = max(task_name))
-             AND (count(space_guid) = 0
-                  OR count(space_guid) = count(*) AND min(space_guid) = max(space_guid))
-             AND (count(space_name) = 0
-                  OR count(space_name) = count(*) AND min(space_name) = max(space_name))
-             AND (count(parent_app_guid) = 0
-                  OR count(parent_app_guid) = count(*)
-                     AND min(parent_app_guid) = max(parent_app_guid)) AS simple
-    FROM app_usage_events
-    WHERE task_guid IS NOT NULL
-      AND (%(org_guids)s::text[] IS NULL OR org_guid = ANY(%(org_guids)s::text[]))
-      AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
-      AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
-    GROUP BY org_guid, task_guid, foundation
-),
-simple AS (
-    -- The start runs until the stop when the stop came after it, else on; a stop before
-    -- any start (in API order) ends a run carried in from before the history.
-    SELECT foundation, task_guid, task_name, org_guid AS name_org_guid, space_guid,
-           space_name, parent_app_guid,
-           coalesce(start_instances * started_secs, 0)
-             + coalesce(stop_instances * carried_secs, 0) AS instance_seconds,
-           coalesce(start_instances::float8 * start_mb * started_secs, 0)
-             + coalesce(stop_instances::float8 * stop_mb * carried_secs, 0) AS mb_seconds
+-- The sum of the task spans (migration 0014) that overlap the window; names from the task's
+-- latest event before `to` (else its earliest), through the task index.
+WITH usage AS (
+    SELECT org_key, task_guid, foundation,
+           sum(instances * secs) AS instance_seconds,
+           sum(instances::float8 * memory_in_mb * secs) AS mb_seconds
     FROM (
-        SELECT *,
-               CASE WHEN starts = 1
-                     AND least(run_end, %(upto)s) > greatest(start_at, %(from)s)
-                    THEN date_part('epoch', least(run_end, %(upto)s)
-                                            - greatest(start_at, %(from)s))
-                    ELSE 0 END AS started_secs,
-               CASE WHEN stops = 1 AND (starts = 0 OR stop_id < start_id)
-                     AND least(stop_at, %(upto)s) > greatest(%(from)s, began_at)
-                    THEN date_part('epoch', least(stop_at, %(upto)s)
-                                            - greatest(%(from)s, began_at))
-                    ELSE 0 END AS carried_secs
-        FROM (
-            SELECT g.*, h.began_at,
-                   CASE WHEN stop_id > start_id THEN stop_at ELSE 'infinity' END AS run_end
-            FROM grouped g
-            JOIN usage_history_beginnings() h ON h.foundation = g.foundation AND h.kind = 'app'
-            WHERE simple
-        ) runs
+        SELECT org_key, task_guid, s.foundation, instances, memory_in_mb,
+               date_part('epoch', least(end_at, %(upto)s)
+                                  - greatest(start_at, %(from)s, h.began_at)) AS secs
+        FROM task_spans s
+        JOIN usage_history_beginnings() h ON h.foundation = s.foundation AND h.kind = 'app'
+        WHERE end_at > %(from)s AND start_at < %(upto)s
+          AND least(end_at, %(upto)s) > greatest(start_at, %(from)s, h.began_at)
+          AND (%(org_guids)s::text[] IS NULL OR org_key = ANY(%(org_guids)s::text[]))
+          AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
+          AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
     ) spans
-),
-marked AS (
-    SELECT org_guid, task_guid, foundation, id, created_at, state,
-           instance_count, memory_in_mb_per_instance,
-           task_name, space_guid, space_name, parent_app_guid,
-           coalesce(max(id) FILTER (WHERE created_at < %(to)s) OVER p, min(id) OVER p)
-               AS name_id
-    FROM app_usage_events
-    WHERE task_guid IS NOT NULL
-      AND (%(org_guids)s::text[] IS NULL OR org_guid = ANY(%(org_guids)s::text[]))
-      AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
-      AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
-      AND (coalesce(org_guid, ''), task_guid, foundation) IN (
-            SELECT coalesce(org_guid, ''), task_guid, foundation FROM grouped WHERE NOT simple)
-    WINDOW p AS (PARTITION BY org_guid, task_guid, foundation ORDER BY id
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-),
-named AS (
-    SELECT org_guid, task_guid, foundation, id, created_at, state,
-           instance_count, memory_in_mb_per_instance,
-           max(task_name) FILTER (WHERE id = name_id) OVER p AS task_name,
-           max(org_guid) FILTER (WHERE id = name_id) OVER p AS name_org_guid,
-           max(space_guid) FILTER (WHERE id = name_id) OVER p AS space_guid,
-           max(space_name) FILTER (WHERE id = name_id) OVER p AS space_name,
-           max(parent_app_guid) FILTER (WHERE id = name_id) OVER p AS parent_app_guid
-    FROM marked
-    WINDOW p AS (PARTITION BY org_guid, task_guid, foundation ORDER BY id
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-),
-events AS (
-    SELECT *, lead(created_at, 1, 'infinity') OVER w AS next_at, row_number() OVER w AS n
-    FROM named
-    WHERE state IN (%(task_started)s, %(task_stopped)s)
-    WINDOW w AS (PARTITION BY org_guid, task_guid, foundation ORDER BY id)
-),
-general AS (
-    SELECT foundation, task_guid,
-           min(task_name) AS task_name, min(name_org_guid) AS name_org_guid,
-           min(space_guid) AS space_guid, min(space_name) AS space_name,
-           min(parent_app_guid) AS parent_app_guid,
-           sum(instance_count * secs) AS instance_seconds,
-           sum(instance_count::float8 * memory_in_mb_per_instance * secs) AS mb_seconds
-    FROM (
-        SELECT *,
-               CASE WHEN state = %(task_started)s
-                     AND least(next_at, %(upto)s) > greatest(created_at, %(from)s)
-                    THEN date_part('epoch', least(next_at, %(upto)s)
-                                            - greatest(created_at, %(from)s))
-                    WHEN n = 1 AND state = %(task_stopped)s
-                     AND least(created_at, %(upto)s) > greatest(%(from)s, began_at)
-                    THEN date_part('epoch', least(created_at, %(upto)s)
-                                            - greatest(%(from)s, began_at))
-                    ELSE 0 END AS secs
-        FROM (
-            SELECT e.*, h.began_at
-            FROM events e
-            JOIN usage_history_beginnings() h
-              ON h.foundation = e.foundation AND h.kind = 'app'
-        ) history
-    ) spans
-    GROUP BY org_guid, task_guid, foundation  -- names are the same on every row of a task
-),
-usage AS (
-    SELECT * FROM simple
-    UNION ALL
-    SELECT foundation, task_guid, task_name, name_org_guid, space_guid, space_name,
-           parent_app_guid, instance_seconds, mb_seconds
-    FROM general
+    GROUP BY org_key, task_guid, foundation
 )
-SELECT foundation, task_guid AS resource_guid, task_name AS resource_name,
-       name_org_guid AS org_guid, space_guid, space_name, parent_app_guid,
-       NULL::text AS process_type, instance_seconds, mb_seconds
-FROM usage
-WHERE instance_seconds > 0 OR mb_seconds > 0;
+SELECT u.foundation, u.task_guid AS resource_guid,
+       CASE WHEN late.found THEN late.task_name ELSE early.task_name END,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
+       CASE WHEN late.found THEN late.parent_app_guid ELSE early.parent_app_guid END,
+       NULL::text AS process_type, u.instance_seconds, u.mb_seconds
+FROM usage u
+LEFT JOIN LATERAL (
+    SELECT true AS found, e.task_name, e.org_guid, e.space_guid, e.space_name,
+           e.parent_app_guid
+    FROM app_usage_events e
+    WHERE e.task_guid = u.task_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key AND e.created_at < %(to)s
+    ORDER BY e.id DESC LIMIT 1
+) late ON true
+LEFT JOIN LATERAL (
+    SELECT e.task_name, e.org_guid, e.space_guid, e.space_name, e.parent_app_guid
+    FROM app_usage_events e
+    WHERE late.found IS NULL
+      AND e.task_guid = u.task_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key
+    ORDER BY e.id LIMIT 1
+) early ON true
+WHERE u.instance_seconds > 0 OR u.mb_seconds > 0;
 
 -- name: staging_usage
--- FIFO pairing: with x = +1 per start and -1 per stop and c its running sum, a stop pairs
--- with an earlier unpaired start exactly when c does not fall below min(0, every earlier c);
--- the k-th paired stop then closes the k-th start. Names come from the staging events.
-WITH marked AS (
-    SELECT org_guid, parent_app_guid, foundation, id, created_at, state,
-           instance_count, memory_in_mb_per_instance, parent_app_name, space_guid, space_name,
-           sum(CASE WHEN state = %(staging_started)s THEN 1 ELSE -1 END) OVER w AS c,
-           coalesce(max(id) FILTER (WHERE created_at < %(to)s) OVER p, min(id) OVER p)
-               AS name_id
-    FROM app_usage_events
-    WHERE parent_app_guid IS NOT NULL
-      AND state IN (%(staging_started)s, %(staging_stopped)s)
-      AND (%(org_guids)s::text[] IS NULL OR org_guid = ANY(%(org_guids)s::text[]))
-      AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
-      AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
-    WINDOW w AS (PARTITION BY org_guid, parent_app_guid, foundation ORDER BY id),
-           p AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-),
-events AS (
-    SELECT *,
-           least(0, min(c) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS floor_c,
-           max(parent_app_name) FILTER (WHERE id = name_id) OVER p AS name,
-           max(org_guid) FILTER (WHERE id = name_id) OVER p AS name_org_guid,
-           max(space_guid) FILTER (WHERE id = name_id) OVER p AS name_space_guid,
-           max(space_name) FILTER (WHERE id = name_id) OVER p AS name_space_name
-    FROM marked
-    WINDOW w AS (PARTITION BY org_guid, parent_app_guid, foundation ORDER BY id),
-           p AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-),
-starts AS (
-    SELECT org_guid, parent_app_guid, foundation, created_at, instance_count,
-           memory_in_mb_per_instance, name, name_org_guid, name_space_guid, name_space_name,
-           row_number() OVER (PARTITION BY org_guid, parent_app_guid, foundation ORDER BY id)
-               AS k
-    FROM events WHERE state = %(staging_started)s
-),
-stops AS (
-    SELECT org_guid, parent_app_guid, foundation, created_at,
-           row_number() OVER (PARTITION BY org_guid, parent_app_guid, foundation ORDER BY id)
-               AS k
-    FROM events WHERE state = %(staging_stopped)s AND c >= coalesce(floor_c, 0)
-),
-usage AS (
-    SELECT foundation, parent_app_guid, min(name) AS name,
-           min(name_org_guid) AS name_org_guid, min(name_space_guid) AS name_space_guid,
-           min(name_space_name) AS name_space_name,
+-- The sum of the staging spans (migration 0014) that overlap the window, per app; names from
+-- the app's latest staging event before `to` (else its earliest).
+WITH usage AS (
+    SELECT org_key, parent_app_guid, foundation,
            sum(instances * secs) AS instance_seconds,
-           sum(instances::float8 * mb * secs) AS mb_seconds
+           sum(instances::float8 * memory_in_mb * secs) AS mb_seconds
     FROM (
-        SELECT a.org_guid, a.foundation, a.parent_app_guid, a.name, a.name_org_guid,
-               a.name_space_guid, a.name_space_name,
-               a.instance_count AS instances, a.memory_in_mb_per_instance AS mb,
-               date_part('epoch', least(b.created_at, %(upto)s)
-                                  - greatest(a.created_at, %(from)s)) AS secs
-        FROM starts a
-        JOIN stops b ON b.parent_app_guid = a.parent_app_guid AND b.foundation = a.foundation
-                    AND b.k = a.k AND b.org_guid IS NOT DISTINCT FROM a.org_guid
-        WHERE least(b.created_at, %(upto)s) > greatest(a.created_at, %(from)s)
-    ) clipped
-    GROUP BY org_guid, foundation, parent_app_guid  -- names are the same on every row
+        SELECT org_key, parent_app_guid, s.foundation, instances, memory_in_mb,
+               date_part('epoch', least(end_at, %(upto)s)
+                                  - greatest(start_at, %(from)s, h.began_at)) AS secs
+        FROM staging_spans s
+        JOIN usage_history_beginnings() h ON h.foundation = s.foundation AND h.kind = 'app'
+        WHERE end_at > %(from)s AND start_at < %(upto)s
+          AND least(end_at, %(upto)s) > greatest(start_at, %(from)s, h.began_at)
+          AND (%(org_guids)s::text[] IS NULL OR org_key = ANY(%(org_guids)s::text[]))
+          AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
+          AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
+    ) spans
+    GROUP BY org_key, parent_app_guid, foundation
 )
-SELECT foundation, parent_app_guid AS resource_guid, name AS resource_name,
-       name_org_guid AS org_guid, name_space_guid AS space_guid, name_space_name AS space_name,
-       parent_app_guid, NULL::text AS process_type, instance_seconds, mb_seconds
-FROM usage
-WHERE instance_seconds > 0 OR mb_seconds > 0;
+SELECT u.foundation, u.parent_app_guid AS resource_guid,
+       CASE WHEN late.found THEN late.parent_app_name ELSE early.parent_app_name END,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
+       u.parent_app_guid, NULL::text AS process_type, u.instance_seconds, u.mb_seconds
+FROM usage u
+LEFT JOIN LATERAL (
+    SELECT true AS found, e.parent_app_name, e.org_guid, e.space_guid, e.space_name
+    FROM app_usage_events e
+    WHERE e.parent_app_guid = u.parent_app_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key AND e.created_at < %(to)s
+      AND e.state IN ('STAGING_STARTED', 'STAGING_STOPPED')
+    ORDER BY e.id DESC LIMIT 1
+) late ON true
+LEFT JOIN LATERAL (
+    SELECT e.parent_app_name, e.org_guid, e.space_guid, e.space_name
+    FROM app_usage_events e
+    WHERE late.found IS NULL
+      AND e.parent_app_guid = u.parent_app_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key
+      AND e.state IN ('STAGING_STARTED', 'STAGING_STOPPED')
+    ORDER BY e.id LIMIT 1
+) early ON true
+WHERE u.instance_seconds > 0 OR u.mb_seconds > 0;
 
 -- name: service_usage
--- An instance exists from CREATED or UPDATED until its next such event or DELETED, on that
--- event's plan; when its first event is UPDATED or DELETED it existed before the history
--- began, on that event's plan. User-provided instances are left out. The instance is named
--- by its latest event before `to`, each plan by the latest event on that plan before `to`.
-WITH marked AS (
-    SELECT org_guid, service_instance_guid, foundation, id, created_at, state,
-           service_plan_guid, service_instance_name, space_guid, space_name,
-           service_plan_name, service_label,
-           coalesce(max(id) FILTER (WHERE created_at < %(to)s) OVER p, min(id) OVER p)
-               AS name_id,
-           coalesce(max(id) FILTER (WHERE created_at < %(to)s) OVER pp, min(id) OVER pp)
-               AS plan_name_id
-    FROM service_usage_events
-    WHERE service_instance_type IS DISTINCT FROM %(user_provided)s
-      AND (%(org_guids)s::text[] IS NULL OR org_guid = ANY(%(org_guids)s::text[]))
-      AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
-      AND (%(foundations)s::text[] IS NULL OR foundation = ANY(%(foundations)s::text[]))
-    WINDOW p AS (PARTITION BY org_guid, service_instance_guid, foundation),
-           pp AS (PARTITION BY org_guid, service_instance_guid, foundation, service_plan_guid)
-),
-named AS (
-    SELECT org_guid, service_instance_guid, foundation, id, created_at, state,
-           service_plan_guid,
-           max(service_instance_name) FILTER (WHERE id = name_id) OVER p AS name,
-           max(org_guid) FILTER (WHERE id = name_id) OVER p AS name_org_guid,
-           max(space_guid) FILTER (WHERE id = name_id) OVER p AS name_space_guid,
-           max(space_name) FILTER (WHERE id = name_id) OVER p AS name_space_name,
-           max(service_plan_name) FILTER (WHERE id = plan_name_id) OVER pp AS plan_name,
-           max(service_label) FILTER (WHERE id = plan_name_id) OVER pp AS plan_label
-    FROM marked
-    WINDOW p AS (PARTITION BY org_guid, service_instance_guid, foundation),
-           pp AS (PARTITION BY org_guid, service_instance_guid, foundation, service_plan_guid)
-),
-events AS (
-    SELECT *, lead(created_at, 1, 'infinity') OVER w AS next_at, row_number() OVER w AS n
-    FROM named
-    WHERE state IN (%(created)s, %(updated)s, %(deleted)s)
-    WINDOW w AS (PARTITION BY org_guid, service_instance_guid, foundation ORDER BY id)
-),
-usage AS (
-    SELECT foundation, service_instance_guid, service_plan_guid, min(name) AS name,
-           min(name_org_guid) AS name_org_guid, min(name_space_guid) AS name_space_guid,
-           min(name_space_name) AS name_space_name, min(plan_name) AS plan_name,
-           min(plan_label) AS plan_label, sum(secs) AS instance_seconds
+-- The sum of the service spans (migration 0014) that overlap the window, per instance and
+-- plan; the instance named by its latest managed event before `to` (else its earliest), each
+-- plan by the latest event on that plan before `to` (else the earliest on it).
+WITH usage AS (
+    SELECT org_key, service_instance_guid, foundation, service_plan_guid,
+           sum(secs) AS instance_seconds
     FROM (
-        SELECT *,
-               CASE WHEN state IN (%(created)s, %(updated)s)
-                     AND least(next_at, %(upto)s) > greatest(created_at, %(from)s)
-                    THEN date_part('epoch', least(next_at, %(upto)s)
-                                            - greatest(created_at, %(from)s))
-                    ELSE 0 END
-               + CASE WHEN n = 1 AND state IN (%(updated)s, %(deleted)s)
-                       AND least(created_at, %(upto)s) > greatest(%(from)s, began_at)
-                      THEN date_part('epoch', least(created_at, %(upto)s)
-                                              - greatest(%(from)s, began_at))
-                      ELSE 0 END AS secs
-        FROM (
-            SELECT e.*, h.began_at
-            FROM events e
-            JOIN usage_history_beginnings() h
-              ON h.foundation = e.foundation AND h.kind = 'service'
-        ) history
+        SELECT org_key, service_instance_guid, s.foundation, service_plan_guid,
+               date_part('epoch', least(end_at, %(upto)s)
+                                  - greatest(start_at, %(from)s, h.began_at)) AS secs
+        FROM service_spans s
+        JOIN usage_history_beginnings() h
+          ON h.foundation = s.foundation AND h.kind = 'service'
+        WHERE end_at > %(from)s AND start_at < %(upto)s
+          AND least(end_at, %(upto)s) > greatest(start_at, %(from)s, h.began_at)
+          AND (%(org_guids)s::text[] IS NULL OR org_key = ANY(%(org_guids)s::text[]))
+          AND (%(space_guids)s::text[] IS NULL OR space_guid = ANY(%(space_guids)s::text[]))
+          AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
     ) spans
-    GROUP BY org_guid, service_instance_guid, foundation, service_plan_guid  -- names: same
+    GROUP BY org_key, service_instance_guid, foundation, service_plan_guid
 )
-SELECT foundation, service_instance_guid AS resource_guid, name AS resource_name,
-       name_org_guid AS org_guid, name_space_guid AS space_guid,
-       name_space_name AS space_name, service_plan_guid, plan_name, plan_label,
-       instance_seconds
-FROM usage
-WHERE instance_seconds > 0;
+SELECT u.foundation, u.service_instance_guid AS resource_guid,
+       CASE WHEN late.found THEN late.service_instance_name ELSE early.service_instance_name END,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
+       u.service_plan_guid,
+       CASE WHEN plan_late.found THEN plan_late.service_plan_name
+            ELSE plan_early.service_plan_name END,
+       CASE WHEN plan_late.found THEN plan_late.service_label ELSE plan_early.service_label END,
+       u.instance_seconds
+FROM usage u
+LEFT JOIN LATERAL (
+    SELECT true AS found, e.service_instance_name, e.org_guid, e.space_guid, e.space_name
+    FROM service_usage_events e
+    WHERE e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key AND e.created_at < %(to)s
+      AND e.service_instance_type IS DISTINCT FROM %(user_provided)s
+    ORDER BY e.id DESC LIMIT 1
+) late ON true
+LEFT JOIN LATERAL (
+    SELECT e.service_instance_name, e.org_guid, e.space_guid, e.space_name
+    FROM service_usage_events e
+    WHERE late.found IS NULL
+      AND e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key
+      AND e.service_instance_type IS DISTINCT FROM %(user_provided)s
+    ORDER BY e.id LIMIT 1
+) early ON true
+LEFT JOIN LATERAL (
+    SELECT true AS found, e.service_plan_name, e.service_label
+    FROM service_usage_events e
+    WHERE e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key AND e.created_at < %(to)s
+      AND e.service_instance_type IS DISTINCT FROM %(user_provided)s
+      AND e.service_plan_guid IS NOT DISTINCT FROM u.service_plan_guid
+    ORDER BY e.id DESC LIMIT 1
+) plan_late ON true
+LEFT JOIN LATERAL (
+    SELECT e.service_plan_name, e.service_label
+    FROM service_usage_events e
+    WHERE plan_late.found IS NULL
+      AND e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
+      AND coalesce(e.org_guid, '') = u.org_key
+      AND e.service_instance_type IS DISTINCT FROM %(user_provided)s
+      AND e.service_plan_guid IS NOT DISTINCT FROM u.service_plan_guid
+    ORDER BY e.id LIMIT 1
+) plan_early ON true
+WHERE u.instance_seconds > 0;
 
 -- name: collection_gaps
 SELECT foundation, kind, gap_from, gap_to, reason

@@ -141,6 +141,11 @@ def insert_apps(cursor: Any, events: list[AppEvent]) -> None:
     _insert(cursor, "app_usage_events", events)
 
 
+def insert_services(cursor: Any, events: list[ServiceEvent]) -> None:
+    """Write service events with one INSERT statement on `cursor` (the caller's transaction)."""
+    _insert(cursor, "service_usage_events", events)
+
+
 def _insert(cursor: Any, table: str, events: list[AppEvent] | list[ServiceEvent]) -> None:
     """One INSERT statement for all `events` (statement triggers see them together)."""
     if events:
