@@ -47,6 +47,8 @@ class ErrorCode(StrEnum):
     INVALID_REQUEST = "invalid_request"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal_error"
+    # The reply would be larger than the broker accepts: narrow the request.
+    REPORT_TOO_LARGE = "report_too_large"
 
 
 class _Frozen(BaseModel):
