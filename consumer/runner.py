@@ -27,7 +27,7 @@ from consumer.committer import Committer
 from consumer.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
 from consumer.writer import Writer, WriteResult
-from shared import amqp, errors, topology
+from shared import amqp, amqp_deliveries, errors, topology
 from shared.backoff import Backoff
 
 log = structlog.get_logger()
@@ -48,6 +48,20 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def decide(item: delivery.Delivery, now: datetime) -> delivery.Accepted | delivery.Rejected:
+    """Decode a delivery; one whose properties could not be read is set aside whatever its
+    body, with what the body says of it where it can be read."""
+    decided = delivery.decode(item, now)
+    problem = amqp_deliveries.unreadable(item.properties)
+    if problem is None:
+        return decided
+    reason = f"properties: {problem}"
+    if isinstance(decided, delivery.Rejected):
+        return decided._replace(reason=f"{reason}; {decided.reason}")
+    event = decided.event
+    return delivery.Rejected(item, reason, event.foundation, event.kind, event.row.guid)
 
 
 class Runner:
@@ -140,7 +154,7 @@ class Runner:
             connection.process_data_events(time_limit=wait)
             now = self._now()
             while pending and committer.in_flight < MAX_BATCHES_IN_FLIGHT:
-                batch.add(delivery.decode(pending.popleft(), now))
+                batch.add(decide(pending.popleft(), now))
                 if batch.full():
                     committer.submit(batch)
                     batch = self._new_batch()
