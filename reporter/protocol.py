@@ -140,6 +140,11 @@ def parse_filter(data: dict[str, Any], name: str) -> tuple[str, ...] | None:
                 f"got {_show(item)}",
                 name,
             )
+        if "\x00" in item:
+            # PostgreSQL text cannot hold NUL: the query would fail, not the request.
+            raise errors.InvalidRequest(
+                f"{name} items must not contain NUL (\\x00) characters; got {_show(item)}", name
+            )
     return tuple(value) or None
 
 
