@@ -115,7 +115,8 @@ def test_reporter_refuses_a_reply_over_the_brokers_message_size_and_gives_memory
         assert client.wait(client.send(narrow), timeout=120)["status"] == "ok"
         assert client.requests_waiting() == 0
         after = rss_bytes(reporter.pid)
-    assert after < before + 150 * 1024 * 1024, (before, after)
+    # Measured: 50 MB at start, a peak near 360 MB, 100-140 MB after; before the fix, GBs.
+    assert after < before + 256 * 1024 * 1024, (before, after)
 
 
 def test_reporter_answers_a_request_with_an_unreadable_header_and_carries_on(
