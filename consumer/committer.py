@@ -3,8 +3,9 @@
 The broker thread submits a batch and carries on reading; this thread writes it (retrying with
 backoff while the database is unavailable) and hands the result back to the broker thread with
 `add_callback_threadsafe`, which is where the ack happens (pika connections are not
-thread-safe). Batches finish in the order they were submitted, so a multiple=True ack up to a
-batch's last tag never acks a message of a batch still being written.
+thread-safe). Batches finish in the order they were submitted, and the runner settles each
+one as it finishes (acked when written, nacked back to the queue when abandoned), so a
+multiple=True ack up to a batch's last tag never covers a message of another batch.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ FIRST_WAIT_SECONDS = 0.2
 # Seconds between checks for stop or abort while waiting out a database outage.
 WAIT_TICK_SECONDS = 0.2
 
-# Called on the broker thread with a batch and its result (None: abandoned, not written).
+# Called on the broker thread with a batch and its result (None: abandoned, not written: the
+# runner must hand its deliveries back, or a later multiple ack would acknowledge them).
 Done = Callable[[Batch, WriteResult | None], None]
 
 

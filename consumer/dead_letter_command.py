@@ -70,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def list_letters(channel: object, output: str, limit: int) -> int:
-    letters = dead_letter_queue.browse(channel, limit)
+    summaries = [letter.summary() for letter in dead_letter_queue.browse(channel, limit)]
     dead_letter_queue.give_back(channel)
-    summaries = [letter.summary() for letter in letters]
     if output == "json":
         sys.stdout.write(orjson.dumps(summaries, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
@@ -81,16 +80,17 @@ def list_letters(channel: object, output: str, limit: int) -> int:
 
 
 def replay_letters(channel: object, guids: set[str], replay_all: bool, limit: int) -> int:
-    letters = dead_letter_queue.browse(channel, limit)
     replayed: set[str] = set()
-    for letter in letters:
+    count = 0
+    for letter in dead_letter_queue.browse(channel, limit):
         if replay_all or letter.guid in guids:
             dead_letter_queue.replay(channel, letter)
             replayed.add(letter.guid or "")
+            count += 1
             log.info("dead_letter_replayed", guid=letter.guid, kind=letter.kind)
     dead_letter_queue.give_back(channel)
     missing = sorted(guids - replayed)
-    print(f"replayed {sum(1 for x in letters if replay_all or x.guid in guids)} dead letter(s)")
+    print(f"replayed {count} dead letter(s)")
     if missing:
         print(f"not found in the dead-letter queue: {', '.join(missing)}", file=sys.stderr)
         return 1

@@ -8,12 +8,13 @@ dedupe makes that harmless), never in neither.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from consumer import dead_letters
-from shared import amqp, errors, topology
+from shared import amqp, amqp_deliveries, errors, topology
 
 # Headers the broker adds when it dead-letters on its own (delivery limit reached).
 _BROKER_DEATH_HEADERS = (
@@ -52,18 +53,18 @@ class DeadLetter:
         }
 
 
-def browse(channel: Any, limit: int) -> list[DeadLetter]:
-    """Take up to `limit` messages unacked; the caller acks or returns them."""
-    letters: list[DeadLetter] = []
-    try:
-        while len(letters) < limit:
+def browse(channel: Any, limit: int) -> Iterator[DeadLetter]:
+    """Take up to `limit` messages unacked, one at a time (only the one in hand is kept in
+    memory, whatever the bodies weigh); the caller acks or returns them."""
+    for _ in range(limit):
+        try:
             method, properties, body = channel.basic_get(topology.DEAD_LETTER_QUEUE)
-            if method is None:
-                break
-            letters.append(_read(method.delivery_tag, method.routing_key, properties, body))
-    except amqp.CONNECTION_ERRORS as exc:
-        raise errors.BrokerUnavailable(f"reading the dead-letter queue failed: {exc!r}") from exc
-    return letters
+        except amqp.CONNECTION_ERRORS as exc:
+            failed = f"reading the dead-letter queue failed: {exc!r}"
+            raise errors.BrokerUnavailable(failed) from exc
+        if method is None:
+            return
+        yield _read(method.delivery_tag, method.routing_key, properties, body)
 
 
 def give_back(channel: Any) -> None:
@@ -93,15 +94,23 @@ def replay(channel: Any, letter: DeadLetter) -> None:
 
 
 def _read(tag: int, routing_key: str, properties: Any, body: bytes) -> DeadLetter:
-    headers: dict[str, Any] = dict(getattr(properties, "headers", None) or {})
-    deaths = headers.get("x-death") or [{}]
+    """What a dead letter's headers say, whatever they hold (anyone may publish to the
+    dead-letter exchange, and the broker keeps headers that pika cannot decode)."""
+    headers = getattr(properties, "headers", None)
+    headers = headers if isinstance(headers, dict) else {}
+    deaths = headers.get("x-death")
     first_death = deaths[-1] if isinstance(deaths, list) and deaths else {}
-    reason = headers.get(topology.REASON_HEADER)
+    first_death = first_death if isinstance(first_death, dict) else {}
+    reason = _text(headers.get(topology.REASON_HEADER))
     if reason is None:
         broker_reason = headers.get("x-first-death-reason") or first_death.get("reason")
         reason = f"dead-lettered by the broker: {_text(broker_reason) or 'unknown'}"
+    problem = amqp_deliveries.unreadable(properties)
+    if problem is not None:
+        reason += f"; its properties cannot be read in full, replay leaves out: {problem}"
     when = headers.get(dead_letters.DEAD_LETTERED_AT_HEADER) or first_death.get("time")
-    original_keys = first_death.get("routing-keys") or [None]
+    original_keys = first_death.get("routing-keys")
+    original_key = original_keys[0] if isinstance(original_keys, list) and original_keys else None
     return DeadLetter(
         tag=tag,
         body=body,
@@ -109,10 +118,10 @@ def _read(tag: int, routing_key: str, properties: Any, body: bytes) -> DeadLette
         guid=_text(headers.get(dead_letters.GUID_HEADER)),
         kind=_text(headers.get(dead_letters.KIND_HEADER)),
         foundation=_text(headers.get(dead_letters.FOUNDATION_HEADER)),
-        reason=_text(reason) or "",
+        reason=reason,
         when=when.isoformat() if isinstance(when, datetime) else _text(when),
         routing_key=_text(headers.get(dead_letters.ROUTING_KEY_HEADER))
-        or _text(original_keys[0])
+        or _text(original_key)
         or (routing_key or None),
     )
 

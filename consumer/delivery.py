@@ -9,7 +9,7 @@ import orjson
 from pydantic import ValidationError
 
 from consumer import plain_body
-from shared import errors, events
+from shared import amqp_deliveries, errors, events
 from shared.messages import UsageEventMessage
 
 # Longest reason text carried in a dead-letter header.
@@ -50,9 +50,22 @@ class Rejected(NamedTuple):
 
 def decode(delivery: Delivery) -> Accepted | Rejected:
     """Decode and validate a delivery; a failure becomes a Rejected naming field and value.
+    One whose properties could not be read is set aside whatever its body, with what the body
+    says of it where it can be read."""
+    decided = _decode_body(delivery)
+    problem = amqp_deliveries.unreadable(delivery.properties)
+    if problem is None:
+        return decided
+    reason = f"properties: {problem}"
+    if isinstance(decided, Rejected):
+        return decided._replace(reason=_clip(f"{reason}; {decided.reason}"))
+    event = decided.event
+    return Rejected(delivery, _clip(reason), event.foundation, event.kind, event.guid)
 
-    A plainly valid body (every one this project publishes) is decoded by `plain_body`;
-    any other is validated by the models, which name what is wrong.
+
+def _decode_body(delivery: Delivery) -> Accepted | Rejected:
+    """`decode` of the body: a plainly valid body (every one this project publishes) is
+    decoded by `plain_body`; any other is validated by the models, which name what is wrong.
     """
     if len(delivery.body) > MAX_BODY_BYTES:
         reason = (

@@ -3,8 +3,12 @@
 One thread owns the BlockingConnection and decodes; a second (consumer.committer) writes each
 batch in one transaction. Only after the commit (and after its rejects are confirmed on the
 dead-letter exchange) is a batch acked, on the broker thread, with multiple=True up to its
-last delivery tag. A crash at any point leaves the broker holding
-every unacked message for redelivery, and guid uniqueness drops the repeats.
+last delivery tag. A batch that is not written (abandoned by a stop during a database
+outage) is nacked back to the queue the same way. Batches are cut from the deliveries in
+order and finish in order, each settled one way or the other, so a multiple ack or nack up to
+a batch's last tag covers that batch's deliveries and nothing else. A crash at any point
+leaves the broker holding every unacked message for redelivery, and guid uniqueness drops
+the repeats.
 """
 
 from __future__ import annotations
@@ -102,20 +106,28 @@ class Runner:
 
         committer = Committer(self._writer, self._meters, connection, done, self._stop)
         try:
-            channel.basic_consume(topology.EVENTS_QUEUE, on_message_callback=on_message)
+            tag = channel.basic_consume(topology.EVENTS_QUEUE, on_message_callback=on_message)
             self.connected = True
             backoff.reset()
             log.info(
                 "consuming", queue=topology.EVENTS_QUEUE, prefetch=self._config.consumer_prefetch
             )
-            self._loop(connection, committer, pending)
+            self._loop(connection, committer, pending, lambda: channel.basic_cancel(tag))
         finally:
             committer.close()
 
-    def _loop(self, connection: Any, committer: Committer, pending: deque[Any]) -> None:
+    def _loop(
+        self,
+        connection: Any,
+        committer: Committer,
+        pending: deque[Any],
+        stop_consuming: Callable[[], object],
+    ) -> None:
         batch = self._new_batch()
         while True:
             if self._stop.is_set():
+                # No more deliveries: what is requeued now must not come back to this consumer.
+                stop_consuming()
                 if len(batch):
                     committer.submit(batch)
                 while committer.in_flight:
@@ -147,6 +159,11 @@ class Runner:
     ) -> None:
         """On the broker thread, after the commit: dead-letter the rejects, then ack."""
         if result is None:
+            # Handed back to the queue now: left unacked, the next batch's multiple ack
+            # would acknowledge these deliveries too, and their events would be lost.
+            if batch.last_tag is not None:
+                channel.basic_nack(delivery_tag=batch.last_tag, multiple=True, requeue=True)
+            self._meters.errors.labels(error="batch_abandoned").inc()
             log.warning("batch_abandoned", size=len(batch), reason="stopping while unwritable")
             return
         rejects = list(batch.rejected)

@@ -20,7 +20,9 @@ DESCRIPTION = """Answer usage report requests from RabbitMQ (queue usage_report_
 
 Environment: DATABASE_URL, AMQP_URL (required); LOG_LEVEL (INFO); METRICS_PORT (unset: no
 /metrics or /healthz); REPORT_DB_RETRIES (3); REPORT_DB_RETRY_WAIT (1s, doubled per retry);
-REPORT_STATEMENT_TIMEOUT (60s). First SIGTERM finishes the request in hand; a second exits."""
+REPORT_STATEMENT_TIMEOUT (60s); REPORT_MAX_REPLY_BYTES (134217728, RabbitMQ's default
+max_message_size: a larger report gets a report_too_large error). First SIGTERM finishes
+the request in hand; a second exits."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if stop.is_set() else EXIT_SCHEMA
     registry = CollectorRegistry()
     reporter_metrics = ReporterMetrics(registry)
-    server = Server(config.amqp_url, Answerer(config, reporter_metrics), reporter_metrics, stop)
+    answerer = Answerer(config, reporter_metrics)
+    server = Server(
+        config.amqp_url, answerer, reporter_metrics, stop, config.report_max_reply_bytes
+    )
     checks = {
         "database": lambda: startup.database_reachable(config.database_url),
         "broker": lambda: server.connected,

@@ -27,7 +27,8 @@ class ReporterMetrics:
         )
         self.errors = Counter(
             "paas_billing_reporter_errors",
-            "Reporter errors by kind (database, broker, reply_unroutable, reply_nacked, internal).",
+            "Reporter errors by kind (database, broker, internal, unreadable_request, "
+            "reply_too_large, reply_unroutable, reply_refused, reply_lost).",
             ["kind"],
             registry=registry,
         )

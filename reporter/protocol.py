@@ -47,6 +47,8 @@ class ErrorCode(StrEnum):
     INVALID_REQUEST = "invalid_request"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal_error"
+    # The reply would be larger than the broker accepts: narrow the request.
+    REPORT_TOO_LARGE = "report_too_large"
 
 
 class _Frozen(BaseModel):
@@ -137,6 +139,11 @@ def parse_filter(data: dict[str, Any], name: str) -> tuple[str, ...] | None:
                 f"{name} items must be strings of 1 to {MAX_FILTER_ITEM_LENGTH} characters; "
                 f"got {_show(item)}",
                 name,
+            )
+        if "\x00" in item:
+            # PostgreSQL text cannot hold NUL: the query would fail, not the request.
+            raise errors.InvalidRequest(
+                f"{name} items must not contain NUL (\\x00) characters; got {_show(item)}", name
             )
     return tuple(value) or None
 

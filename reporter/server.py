@@ -1,9 +1,13 @@
-"""The RPC loop: consume report requests, reply to `reply_to`, ack after the reply is confirmed.
+"""The RPC loop: consume report requests, reply to `reply_to`, then ack the request.
 
 One request at a time (prefetch 1). The report is computed on a worker thread while this
-thread keeps the AMQP connection alive (heartbeats). A request still unacked when the
-reporter dies is redelivered to another reporter. Broker loss: reconnect with bounded,
-jittered backoff.
+thread keeps the AMQP connections alive (heartbeats). The reply goes out on a connection of
+its own (`reporter.replies`) and the request is acked whatever became of it: a reply the
+broker refuses is dropped with a log line and a metric, never retried, so it cannot starve
+the other requests. A reply larger than REPORT_MAX_REPLY_BYTES is replaced by an error reply
+before it is sent. A request whose properties cannot be read is answered with an error when
+its reply_to can be read, else dropped. A request still unacked when the reporter dies is
+redelivered to another reporter. Broker loss: reconnect with bounded, jittered backoff.
 """
 
 from __future__ import annotations
@@ -14,21 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pika
-import pika.exceptions
 import structlog
 
-from reporter import protocol
+from reporter import protocol, replies
 from reporter.answer import Answerer
 from reporter.metrics import ReporterMetrics
-from shared import amqp, errors, topology
+from shared import amqp, amqp_deliveries, errors, topology
 from shared.backoff import Backoff
-from shared.messages import CONTENT_TYPE
 
 log = structlog.get_logger()
-
-# RabbitMQ's direct reply-to pseudo-queue: the broker returns a mandatory message addressed
-# to it as unroutable even when it delivers it, so such replies go without `mandatory`.
-DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 # Seconds the consume loop waits for a request before looking at the stop flag again.
 POLL_SECONDS = 1.0
@@ -47,12 +45,19 @@ class Server:
     """Answers report requests until `stop` is set; the request in hand is always finished."""
 
     def __init__(
-        self, amqp_url: str, answerer: Answerer, metrics: ReporterMetrics, stop: threading.Event
+        self,
+        amqp_url: str,
+        answerer: Answerer,
+        metrics: ReporterMetrics,
+        stop: threading.Event,
+        max_reply_bytes: int,
     ) -> None:
         self._url = amqp_url
         self._answerer = answerer
         self._metrics = metrics
         self._stop = stop
+        self._max_reply_bytes = max_reply_bytes
+        self._replier = replies.Replier(amqp_url)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
         self.connected = False
 
@@ -79,6 +84,7 @@ class Server:
                     amqp.close_quietly(connection)
         finally:
             self._worker.shutdown(wait=True)
+            self._replier.close()
             self._answerer.close()
         log.info("reporter_stopped")
         return 0
@@ -87,7 +93,6 @@ class Server:
         channel = connection.channel()
         topology.declare_reports(channel)
         channel.basic_qos(prefetch_count=1)
-        channel.confirm_delivery()
         self.connected = True
         log.info("reporter_listening", queue=topology.REPORT_REQUESTS_QUEUE)
         for method, properties, body in channel.consume(
@@ -96,43 +101,82 @@ class Server:
             if self._stop.is_set():
                 break
             if method is None:
+                self._replier.keep_alive()
                 continue
-            self._handle(connection, channel, method, properties, body)
+            self._handle(connection, properties, body)
+            # Whatever became of the reply, the request is done with: never requeued, so a
+            # request whose reply the broker refuses cannot come back to refuse it again.
+            channel.basic_ack(method.delivery_tag)
             if self._stop.is_set():
                 break
         channel.cancel()  # unacked prefetched requests go back to the queue
 
-    def _handle(
-        self, connection: Any, channel: Any, method: Any, properties: Any, body: bytes
-    ) -> None:
+    def _handle(self, connection: Any, properties: Any, body: bytes) -> None:
         started = time.monotonic()
         structlog.contextvars.bind_contextvars(correlation_id=properties.correlation_id)
         try:
-            if not properties.reply_to:
-                log.warning("request_dropped", reason="no reply_to", bytes=len(body))
+            reply_to = properties.reply_to
+            can_reply = isinstance(reply_to, str) and bool(reply_to)
+            problem = amqp_deliveries.unreadable(properties)
+            if problem is not None:
+                self._metrics.errors.labels(kind="unreadable_request").inc()
+                log.warning("request_unreadable", problem=problem, can_reply=can_reply)
+            if not can_reply:
+                reason = "no reply_to" if not reply_to else "reply_to is not UTF-8 text"
+                log.warning("request_dropped", reason=reason, bytes=len(body))
                 self._metrics.requests.labels(outcome="dropped").inc()
-                channel.basic_ack(method.delivery_tag)
                 return
-            future = self._worker.submit(self._safe_answer, body)
-            # Wake the event pump as soon as the answer is ready.
-            future.add_done_callback(lambda _: connection.add_callback_threadsafe(_nothing))
-            while not future.done():
-                connection.process_data_events(time_limit=PUMP_SECONDS)
-            reply, body_out, outcome = future.result()
-            if self._publish(channel, properties, body_out):
-                channel.basic_ack(method.delivery_tag)
+            if problem is not None:
+                code = protocol.ErrorCode.INVALID_REQUEST
+                message = f"the request's AMQP properties cannot be read: {problem}"
+                reply: protocol.Reply = protocol.error_reply(code, message, "properties")
+                body_out, outcome = protocol.to_body(reply), code.value
             else:
-                channel.basic_nack(method.delivery_tag, requeue=True)
-                return
+                reply, body_out, outcome = self._answer(connection, body)
+            rows = len(reply.report.rows) if isinstance(reply, protocol.OkReply) else 0
+            del reply  # a large report is not kept while its reply is sent
+            body_out, outcome = self._fitting(body_out, outcome)
+            sent, why = self._replier.send(reply_to, properties.correlation_id, body_out)
+            if sent is not replies.Sent.DELIVERED:
+                self._metrics.errors.labels(kind=f"reply_{sent.value}").inc()
+                log.warning("reply_dropped", sent=sent.value, reply_to=reply_to, reason=why)
             elapsed = time.monotonic() - started
             self._metrics.latency.observe(elapsed)
             self._metrics.requests.labels(outcome=outcome).inc()
-            rows = len(reply.report.rows) if isinstance(reply, protocol.OkReply) else 0
             log.info(
-                "report_answered", outcome=outcome, duration_ms=round(elapsed * 1000), rows=rows
+                "report_answered",
+                outcome=outcome,
+                reply=sent.value,
+                duration_ms=round(elapsed * 1000),
+                rows=rows,
+                bytes=len(body_out),
             )
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
+
+    def _answer(self, connection: Any, body: bytes) -> tuple[protocol.Reply, bytes, str]:
+        """Compute on the worker thread while this one keeps both connections alive."""
+        future = self._worker.submit(self._safe_answer, body)
+        # Wake the event pump as soon as the answer is ready.
+        future.add_done_callback(lambda _: connection.add_callback_threadsafe(_nothing))
+        while not future.done():
+            connection.process_data_events(time_limit=PUMP_SECONDS)
+            self._replier.keep_alive()
+        return future.result()
+
+    def _fitting(self, body: bytes, outcome: str) -> tuple[bytes, str]:
+        """The reply body, or an error reply when it is larger than the broker takes."""
+        if len(body) <= self._max_reply_bytes:
+            return body, outcome
+        self._metrics.errors.labels(kind="reply_too_large").inc()
+        log.warning("reply_too_large", bytes=len(body), max_bytes=self._max_reply_bytes)
+        code = protocol.ErrorCode.REPORT_TOO_LARGE
+        message = (
+            f"the report's reply would be {len(body)} bytes, more than the "
+            f"{self._max_reply_bytes} the broker accepts; ask for a shorter window, "
+            "fewer org_guids or space_guids, or group_by space or org"
+        )
+        return protocol.to_body(protocol.error_reply(code, message)), code.value
 
     def _safe_answer(self, body: bytes) -> tuple[protocol.Reply, bytes, str]:
         """The reply, its body (serialised once, here: what fails to serialise is never sent)
@@ -146,27 +190,3 @@ class Server:
             code = protocol.ErrorCode.INTERNAL
             failed = protocol.error_reply(code, "the reporter failed to build a reply")
             return failed, protocol.to_body(failed), code.value
-
-    def _publish(self, channel: Any, properties: Any, body: bytes) -> bool:
-        """Publish with confirms; False when the broker refused it (nack): requeue the request."""
-        reply_properties = pika.BasicProperties(
-            correlation_id=properties.correlation_id,
-            content_type=CONTENT_TYPE,
-            delivery_mode=pika.DeliveryMode.Persistent,
-        )
-        try:
-            channel.basic_publish(
-                exchange="",
-                routing_key=properties.reply_to,
-                body=body,
-                properties=reply_properties,
-                mandatory=not properties.reply_to.startswith(DIRECT_REPLY_TO),
-            )
-        except pika.exceptions.UnroutableError:
-            self._metrics.errors.labels(kind="reply_unroutable").inc()
-            log.warning("reply_unroutable", reply_to=properties.reply_to)
-        except pika.exceptions.NackError:
-            self._metrics.errors.labels(kind="reply_nacked").inc()
-            log.error("reply_nacked", reply_to=properties.reply_to)
-            return False
-        return True

@@ -10,6 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.durations import Duration
 from shared.settings import AmqpUrl, PostgresUrl
 
+# RabbitMQ's default max_message_size (128 MiB): a larger message closes the channel.
+DEFAULT_MAX_REPLY_BYTES = 128 * 1024 * 1024
+# The most RabbitMQ's max_message_size may be set to (512 MiB).
+BROKER_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+
 
 class ReporterSettings(BaseSettings):
     """`python -m reporter` configuration (names as the contract gives them)."""
@@ -27,3 +32,8 @@ class ReporterSettings(BaseSettings):
     report_db_retry_wait: Duration = timedelta(seconds=1)
     # Longest a report's queries may run.
     report_statement_timeout: Duration = timedelta(seconds=60)
+    # Largest reply body sent; a larger report gets a `report_too_large` error reply. Set it
+    # to the broker's max_message_size when that is lower than RabbitMQ's default.
+    report_max_reply_bytes: int = Field(
+        default=DEFAULT_MAX_REPLY_BYTES, ge=1024, le=BROKER_MAX_MESSAGE_BYTES
+    )

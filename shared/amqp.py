@@ -50,6 +50,18 @@ def parameters(url: str, *, name: str = "paas-billing") -> pika.URLParameters:
     return params
 
 
+def check_url(url: str) -> None:
+    """Raise ConfigError, quoting nothing of the URL, when pika cannot read AMQP_URL
+    (an unknown or malformed query option, such as ?heartbeat=soon)."""
+    try:
+        pika.URLParameters(url)
+    except Exception as exc:  # pika's URL parser raises many kinds; none may escape settings
+        raise errors.ConfigError(
+            f"pika cannot read it ({type(exc).__name__}: an unknown query option or value?); "
+            "options such as ?heartbeat=30 are allowed"
+        ) from None
+
+
 def connect(url: str, *, name: str = "paas-billing") -> pika.BlockingConnection:
     """A blocking connection; raise BrokerUnavailable naming the host when it cannot.
 

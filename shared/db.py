@@ -55,6 +55,18 @@ def connect(
     return conn
 
 
+def check_url(url: str) -> None:
+    """Raise ConfigError, quoting nothing of the URL, when libpq cannot parse DATABASE_URL
+    (an unknown query option, a malformed percent-encoding). Nothing is connected."""
+    try:
+        psycopg2.extensions.parse_dsn(url)
+    except psycopg2.Error:
+        raise errors.ConfigError(
+            "libpq cannot parse it (an unknown query option?); options such as "
+            "?sslmode=require are allowed"
+        ) from None
+
+
 @contextmanager
 def transaction(conn: Connection) -> Iterator[Cursor]:
     """A cursor in a transaction: commit on success, roll back on error, errors translated."""
