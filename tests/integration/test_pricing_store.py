@@ -153,3 +153,14 @@ def test_pricing_store_one_pricing_in_force(database_url: str) -> None:
             )
     finally:
         conn.close()
+
+
+def test_pricing_store_the_demo_applies_its_sample_pricing_once(
+    conn: db.Connection, database_url: str
+) -> None:
+    from paas_billing import demo
+
+    assert demo.apply_pricing(database_url).changed
+    assert not demo.apply_pricing(database_url).changed
+    loaded = in_force(conn)
+    assert loaded is not None and loaded.file_name == "demo_pricing.json"
