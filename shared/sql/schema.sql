@@ -405,6 +405,7 @@ CREATE TABLE closed_bill_lines (
     month date NOT NULL REFERENCES closed_months (month),
     org_guid text,
     space_guid text,
+    space_name text,
     foundation text NOT NULL,
     resource_type text NOT NULL,
     resource_guid text NOT NULL,
