@@ -7,12 +7,18 @@ Builds a month's segments shaped like a busy platform's all-orgs bill (the shape
 service instances on 7 plans; most segments short, some whole-month) and prices them with a
 pricing of one component per plan, then of two components per plan (the second in another
 currency, with a currency rate and a VAT rate changing mid-month, so that track is cut).
-Prints the median of --runs: seconds and microseconds per segment, and lines produced.
+Each is priced from segments with datetimes (`billing.price`) and from rows with epoch
+microseconds (`billing.price_microseconds`). Prints the median of --runs: wall and CPU
+seconds (this process's; other sessions' load inflates wall time most), CPU microseconds per
+segment, and the lines produced. A second table splits the CPU of the whole bill after the
+query: the engine, `bill_assembly.attribute` (each line given an org among 50, a space and a
+name), `assemble` (orgs, rounding, totals) and `reply_body` (the JSON reply).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import platform
 import random
 import statistics
@@ -22,9 +28,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reporter import billing, tariff
+from reporter import bill_assembly, billing, tariff
 from shared import pricing_file
 
 WINDOW_FROM = datetime(2026, 10, 1, tzinfo=UTC)
@@ -113,24 +121,84 @@ def segments(count: int, seed: int) -> list[billing.Segment]:
     return found
 
 
-def run(count: int, runs: int, seed: int) -> None:
-    import orjson
+def microsecond_rows(found: list[billing.Segment]) -> list[billing.MicrosecondRow]:
+    """The segments as plain tuples with epoch microseconds, as SQL would return them."""
+    return [
+        (*s[:4], tariff.microseconds(s.start), tariff.microseconds(s.end), s[6], s[7])
+        for s in found
+    ]
 
-    work = segments(count, seed)
-    print(f"python {platform.python_version()}, {len(work)} segments, median of {runs} runs")
-    print("| components per plan | seconds | µs per segment | lines |")
-    print("| ---: | ---: | ---: | ---: |")
+
+def split(laid_out: tariff.Tariff, rows: list[billing.MicrosecondRow], runs: int) -> str:
+    """One row of the second table: CPU seconds of each step of a whole bill."""
+    low, high = tariff.microseconds(WINDOW_FROM), tariff.microseconds(WINDOW_TO)
+    steps: dict[str, list[float]] = {"engine": [], "attribute": [], "assemble": [], "body": []}
+    size = 0
+    for _ in range(runs):
+        began = time.process_time()
+        priced = billing.price_microseconds(laid_out, low, high, rows)
+        steps["engine"].append(time.process_time() - began)
+        owners = {
+            key[:4]: bill_assembly.Attribution(f"org-{n % 50}", f"space-{n % 500}", key[2])
+            for n, key in enumerate(priced.lines)
+        }
+        began = time.process_time()
+        lines = list(bill_assembly.attribute(priced, owners, bill_assembly.Filters()))
+        steps["attribute"].append(time.process_time() - began)
+        began = time.process_time()
+        bill = bill_assembly.assemble(
+            lines, start=WINDOW_FROM, end=WINDOW_TO, generated_at=WINDOW_TO, currency="GBP"
+        )
+        steps["assemble"].append(time.process_time() - began)
+        began = time.process_time()
+        size = len(bill_assembly.reply_body(bill))
+        steps["body"].append(time.process_time() - began)
+        del priced, owners, lines, bill  # garbage before the next run
+    medians = [statistics.median(values) for values in steps.values()]
+    cells = " | ".join(f"{value:.3f}" for value in medians)
+    return f"{cells} | {sum(medians):.3f} | {size / 1e6:.1f}"
+
+
+def run(count: int, runs: int, seed: int) -> None:
+    """Each input is built alone: a list of 350,000 NamedTuples stays tracked by the cyclic
+    garbage collector (plain tuples of strings and ints do not), and each full collection
+    walks it, so a second input alive beside the first would slow both."""
+    low, high = tariff.microseconds(WINDOW_FROM), tariff.microseconds(WINDOW_TO)
+    print(f"python {platform.python_version()}, {count} segments, median of {runs} runs")
+    print("| components per plan | input | wall s | CPU s | CPU µs per segment | lines |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    splits = []
     for two in (False, True):
-        document = orjson.dumps(pricing_document(two))
-        laid_out = tariff.build(pricing_file.parse(document))
-        times = []
-        for _ in range(runs):
-            began = time.perf_counter()
-            priced = billing.price(laid_out, WINDOW_FROM, WINDOW_TO, work)
-            times.append(time.perf_counter() - began)
-        best = statistics.median(times)
-        per = best / len(work) * 1e6
-        print(f"| {2 if two else 1} | {best:.3f} | {per:.2f} | {len(priced.lines)} |")
+        laid_out = tariff.build(pricing_file.parse(orjson.dumps(pricing_document(two))))
+        for label in ("datetimes", "microseconds"):
+            found = segments(count, seed)
+            priced_count = len(found)
+            rows = microsecond_rows(found) if label == "microseconds" else []
+            if rows:
+                del found[:]
+            gc.collect()
+            walls, cpus, lines = [], [], 0
+            for _ in range(runs):
+                wall, cpu = time.perf_counter(), time.process_time()
+                if rows:
+                    priced = billing.price_microseconds(laid_out, low, high, rows)
+                else:
+                    priced = billing.price(laid_out, WINDOW_FROM, WINDOW_TO, found)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+                lines = len(priced.lines)
+                del priced  # garbage before the next run, as a bill is once replied
+            cpu_time = statistics.median(cpus)
+            print(
+                f"| {2 if two else 1} | {label} | {statistics.median(walls):.3f} | "
+                f"{cpu_time:.3f} | {cpu_time / priced_count * 1e6:.2f} | {lines} |"
+            )
+            if rows:
+                splits.append(f"| {2 if two else 1} | {split(laid_out, rows, runs)} |")
+    print("\nCPU seconds of a whole bill after the query (microsecond rows):\n")
+    print("| components per plan | engine | attribute | assemble | reply_body | total | MB |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(splits))
 
 
 def main() -> None:

@@ -138,11 +138,14 @@ class Figures(_Frozen):
     inc_vat: Amount
 
 
-class BillOrg(Figures):
+class BillOrg(_Frozen):
     """An org's lines and figures (the sums of its lines' amounts, each rounded)."""
 
     org_guid: str | None
     lines: tuple[BillLine, ...]
+    ex_vat: Amount
+    vat: Amount
+    inc_vat: Amount
 
 
 class BillWarning(_Frozen):

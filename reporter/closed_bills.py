@@ -25,6 +25,7 @@ from shared import closed_months, db
 
 # The named queries of sql/closed_bills.sql, read once at import.
 QUERIES = db.load_queries("reporter.sql", "closed_bills.sql")
+# month, org_guid and the twelve fields of a line.
 _LINE_TEMPLATE = "(" + ", ".join(["%s"] * 14) + ")"
 
 
@@ -90,22 +91,22 @@ def store(
     return closed_at.astimezone(UTC)
 
 
-def _line_row(month: date, org: str | None, line: bill_protocol.BillLine) -> tuple[Any, ...]:
+def _line_row(month: date, org: str | None, line: bill_assembly.LineBody) -> tuple[Any, ...]:
     return (
         month,
         org,
-        line.space_guid,
-        line.space_name,
-        line.foundation,
-        line.resource_type,
-        line.resource_guid,
-        line.resource_name,
-        line.service_plan_guid,
-        line.plan_name,
-        line.component,
-        line.vat_code,
-        line.ex_vat,
-        line.vat,
+        line["space_guid"],
+        line["space_name"],
+        line["foundation"],
+        line["resource_type"],
+        line["resource_guid"],
+        line["resource_name"],
+        line["service_plan_guid"],
+        line["plan_name"],
+        line["component"],
+        line["vat_code"],
+        line["ex_vat"],
+        line["vat"],
     )
 
 
@@ -139,31 +140,36 @@ def load(cursor: db.Cursor, month: date, request: bill_protocol.BillRequest) -> 
 def _line(row: tuple[Any, ...]) -> bill_assembly.OrgLine:
     org, space, space_name, foundation, kind, guid, name, plan_guid = row[:8]
     plan_name, component, vat_code, ex_vat, vat = row[8:]
-    return org, bill_protocol.BillLine(
-        resource_type=kind,
-        resource_guid=guid,
-        resource_name=name,
-        foundation=foundation,
-        space_guid=space,
-        space_name=space_name,
-        service_plan_guid=plan_guid,
-        plan_name=plan_name,
-        component=component,
-        vat_code=vat_code,
-        ex_vat=ex_vat,
-        vat=vat,
-    )
+    line: bill_assembly.LineBody = {
+        "resource_type": kind,
+        "resource_guid": guid,
+        "resource_name": name,
+        "foundation": foundation,
+        "space_guid": space,
+        "space_name": space_name,
+        "service_plan_guid": plan_guid,
+        "plan_name": plan_name,
+        "component": component,
+        "vat_code": vat_code,
+        "ex_vat": ex_vat,
+        "vat": vat,
+    }
+    return org, line
 
 
 def differs(stored: Iterable[bill_assembly.OrgLine], now: Iterable[bill_assembly.OrgLine]) -> bool:
     """Whether the month computed now has other lines than the stored ones (another org,
     name, plan, VAT code or amount; amounts compared by value: 1.50 equals 1.5)."""
-    return Counter(stored) != Counter(now)
+    return _counted(stored) != _counted(now)
+
+
+def _counted(lines: Iterable[bill_assembly.OrgLine]) -> Counter[tuple[Any, ...]]:
+    return Counter((org, *sorted(line.items())) for org, line in lines)
 
 
 def answer(
     stored: Stored, request: bill_protocol.BillRequest, *, differs_now: bool
-) -> bill_protocol.Bill:
+) -> bill_assembly.BillBody:
     """The reply's bill: the stored lines the request keeps, figures recomputed from them."""
     return bill_assembly.assemble(
         stored.lines,

@@ -3,8 +3,10 @@ and the merged warnings of usage priced 0."""
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from reporter import bill_assembly, bill_protocol, bill_warnings, billing, tariff
@@ -29,13 +31,19 @@ def assemble(
     who: dict[bill_assembly.ResourceKey, bill_assembly.Attribution],
     filters: bill_assembly.Filters | None = None,
 ) -> bill_protocol.Bill:
-    return bill_assembly.assemble(
-        bill_assembly.attribute(found, who, filters or bill_assembly.Filters()),
-        start=T0,
-        end=at(days=31),
-        generated_at=at(days=31),
-        currency="GBP",
+    """The bill's reply body, read back through the schema (and held to it)."""
+    body = bill_assembly.reply_body(
+        bill_assembly.assemble(
+            bill_assembly.attribute(found, who, filters or bill_assembly.Filters()),
+            start=T0,
+            end=at(days=31),
+            generated_at=at(days=31),
+            currency="GBP",
+        )
     )
+    reply = bill_protocol.BillReply.model_validate_json(body)
+    assert bill_protocol.to_body(reply) == body
+    return reply.bill
 
 
 def _owner(org: str | None, space: str = "s") -> bill_assembly.Attribution:
@@ -177,3 +185,33 @@ def test_bill_warnings_one_per_service_plan_and_per_failed_component() -> None:
     ]
     assert "component 'fee' of plan 'app v2' (app) failed (DivisionByZero)" in found[0].message
     assert f"no plan in force for service plan {PRICED_PLAN}" in found[2].message
+
+
+def test_bill_assembly_reply_body_is_what_the_schema_writes() -> None:
+    """Every field the models have, in their order, amounts as strings, times as pydantic
+    writes them (offsets kept, UTC as Z)."""
+    plus_two = timezone(timedelta(hours=2))
+    warning = bill_protocol.BillWarning(code="no_plan", message="m", resource_type="app")
+    closed = bill_protocol.Closed(closed_at=at(days=32, microseconds=5), differs_now=True)
+    body = bill_assembly.reply_body(
+        bill_assembly.assemble(
+            bill_assembly.attribute(
+                priced(("a", "0.0000000123", "1E+2")),
+                {("app", "default", "a", None): bill_assembly.Attribution("o", "s", "n", "sn")},
+                bill_assembly.Filters(),
+            ),
+            start=T0.astimezone(plus_two),
+            end=at(days=31),
+            generated_at=at(days=31, microseconds=1),
+            currency="GBP",
+            warnings=[warning],
+            closed=closed,
+        )
+    )
+    reply = bill_protocol.BillReply.model_validate_json(body)
+    assert bill_protocol.to_body(reply) == body
+    data = orjson.loads(body)["bill"]
+    assert data["from"] == "2026-10-01T02:00:00+02:00"
+    assert data["orgs"][0]["lines"][0]["ex_vat"] == "0.0000000123"
+    assert data["orgs"][0]["lines"][0]["vat"] == "100"
+    assert data["closed"] == {"closed_at": "2026-11-02T00:00:00.000005Z", "differs_now": True}
