@@ -159,8 +159,8 @@ class _Pricer:
                 s = starts[0]
                 if s >= e:
                     continue
-            index = bisect_right(starts, s) - 1
-            while index < len(versions) and versions[index].start < e:
+            index, count = bisect_right(starts, s) - 1, len(starts)
+            while index < count and starts[index] < e:
                 version_start, version_end, _name, tracks, fixed = versions[index]
                 index += 1
                 ps = s if s > version_start else version_start
@@ -169,9 +169,13 @@ class _Pricer:
                 values = (seconds, *fixed) if fixed else (seconds, instances, memory, ZERO)
                 for track in tracks:
                     terms = track.only
-                    if terms is None:
-                        self.cut(row, track, ps, pe, values[1:])
-                        continue
+                    if terms is None:  # the component's rates change inside this version
+                        cuts = track.starts
+                        at = bisect_right(cuts, ps) - 1
+                        if at + 1 < len(cuts) and cuts[at + 1] < pe:
+                            self.cut(row, track, ps, pe, values[1:])
+                            continue
+                        terms = track.terms[at]  # but not inside this piece
                     try:
                         ex_vat = multiply(terms[0](values), terms[1])
                     except decimal.DecimalException as exc:

@@ -188,3 +188,17 @@ def test_billing_microsecond_rows_price_like_segments() -> None:
 def test_billing_no_segments_no_lines() -> None:
     pricing = document(plan("app", component("1")))
     assert bill(pricing) == billing.Priced({}, [])
+
+
+def test_billing_a_piece_between_rate_changes_uses_the_rate_at_its_start() -> None:
+    pricing = document(
+        plan("app", component("$time_in_seconds", currency="USD")),
+        currency_rates=[
+            {"code": "USD", "valid_from": "2017-01-01", "rate": "0.8"},
+            {"code": "USD", "valid_from": rfc3339(at(100)), "rate": "0.9"},
+            {"code": "USD", "valid_from": rfc3339(at(200)), "rate": "0.7"},
+        ],
+    )
+    priced = bill(pricing, segment(at(120), at(180)), segment(at(250), at(260), guid="b"))
+    assert line(priced).ex_vat == Decimal(54)  # 60 s x 0.9: no cut, the middle rate
+    assert line(priced, guid="b").ex_vat == Decimal(7)  # 10 s x 0.7
