@@ -51,6 +51,7 @@ def test_pricing_store_keeps_the_file_and_loads_what_was_applied(conn: db.Connec
     loaded = in_force(conn)
     assert applied.changed and loaded is not None
     assert loaded.pricing == pricing_file.parse(orjson.dumps(sample()))
+    assert str(loaded.pricing.currency_rates[0].rate) == "0.8"
     assert (loaded.file_id, loaded.sha256, loaded.file_name) == (
         applied.file_id,
         pricing_store.sha256(orjson.dumps(sample())),
@@ -61,6 +62,17 @@ def test_pricing_store_keeps_the_file_and_loads_what_was_applied(conn: db.Connec
         content, document = cursor.fetchone() or (None, None)
     assert content == orjson.dumps(sample()).decode()
     assert document == pricing.to_document(loaded.pricing)
+
+
+def test_pricing_store_keeps_every_digit_of_a_decimal(conn: db.Connection) -> None:
+    document = sample()
+    document["currency_rates"][0]["rate"] = "0.1000000000000000000000000000000001"
+    document["plans"][1]["storage_in_mb"] = "102400.000001"
+    apply(conn, document)
+    loaded = in_force(conn)
+    assert loaded is not None
+    assert str(loaded.pricing.currency_rates[0].rate) == "0.1000000000000000000000000000000001"
+    assert str(loaded.pricing.plans[1].storage_in_mb) == "102400.000001"
 
 
 def test_pricing_store_same_file_twice_changes_nothing(conn: db.Connection) -> None:

@@ -218,3 +218,23 @@ def test_pricing_file_yaml_refuses_duplicate_keys_and_exponents() -> None:
     with pytest.raises(errors.InvalidPricing) as refused:
         pricing_file.parse(text.encode(), as_yaml=True)
     assert "1.0e+5 has an exponent" in refused.value.problems[0]
+
+
+def test_pricing_file_hand_written_yaml_keeps_dates_and_numbers_as_written() -> None:
+    text = b"""
+currency: GBP
+currency_rates:
+  - {code: USD, valid_from: 2017-01-01, rate: 0.80000000000000000001}
+vat_rates:
+  - {code: standard, valid_from: 2017-01-01T00:00:00Z, rate: 0.2}
+plans:
+  - resource_type: app
+    name: app
+    valid_from: 2017-01-01
+    components:
+      - {name: compute, currency: USD, vat: standard, formula: "$time_in_seconds * 0.01"}
+"""
+    read = pricing_file.parse(text, as_yaml=True)
+    assert read.currency_rates[0].rate == Decimal("0.80000000000000000001")
+    assert read.vat_rates[0].valid_from == datetime(2017, 1, 1, tzinfo=UTC)
+    assert read.plans[0].valid_from == datetime(2017, 1, 1, tzinfo=UTC)
