@@ -117,8 +117,8 @@ class _Pricer:
     """One bill's pricing: the window, the tariff, and the lines' running sums.
 
     The sums live in parallel lists indexed through `slots` (line key -> index) rather than a
-    small list per line: a bill makes a hundred thousand lines, and so many small containers
-    cost more in the cyclic garbage collector's passes than in their own arithmetic."""
+    small list per line: a bill makes a hundred thousand lines, and every small container is
+    one more allocation and one more object for the cyclic garbage collector to walk."""
 
     def __init__(self, tariff: tariffs.Tariff, low: int, high: int) -> None:
         self.tariff = tariff
