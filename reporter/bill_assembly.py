@@ -126,7 +126,7 @@ def assemble(
     start: datetime,
     end: datetime,
     generated_at: datetime,
-    currency: str,
+    currency: str | None,
     warnings: Iterable[bill_protocol.BillWarning] = (),
     closed: bill_protocol.Closed | None = None,
 ) -> BillBody:

@@ -184,7 +184,7 @@ class Bill(_Frozen):
     from_: datetime = Field(alias="from")
     to: datetime
     generated_at: datetime
-    currency: str
+    currency: str | None  # None only before any pricing was applied: nothing is priced then
     orgs: tuple[BillOrg, ...]
     totals: Figures
     warnings: tuple[BillWarning, ...] = ()

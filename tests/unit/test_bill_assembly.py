@@ -215,3 +215,10 @@ def test_bill_assembly_reply_body_is_what_the_schema_writes() -> None:
     assert data["orgs"][0]["lines"][0]["ex_vat"] == "0.0000000123"
     assert data["orgs"][0]["lines"][0]["vat"] == "100"
     assert data["closed"] == {"closed_at": "2026-11-02T00:00:00.000005Z", "differs_now": True}
+
+
+def test_bill_assembly_before_any_pricing_the_currency_is_null() -> None:
+    body = bill_assembly.reply_body(
+        bill_assembly.assemble([], start=T0, end=at(days=1), generated_at=at(days=1), currency=None)
+    )
+    assert bill_protocol.BillReply.model_validate_json(body).bill.currency is None
