@@ -77,9 +77,10 @@ class Plan(NamedTuple):
 
 
 class Tariff(NamedTuple):
-    """Everything the engine needs, built once per pricing (`build`)."""
+    """Everything the engine needs, built once per pricing (`build`); `empty()` before any
+    pricing was applied (currency None, no plan: every segment is priced 0 with a warning)."""
 
-    currency: str
+    currency: str | None
     plans: dict[pricing.PlanKey, Plan]
     context: decimal.Context
 
@@ -96,6 +97,11 @@ class _Timeline(NamedTuple):
 
     def changes(self, start: int, end: int) -> list[int]:
         return [moment for moment in self.starts if start < moment < end]
+
+
+def empty() -> Tariff:
+    """The tariff when no pricing is in force (`pricing_store.load` gave None)."""
+    return Tariff(None, {}, formula.new_context())
 
 
 def build(priced: pricing.Pricing) -> Tariff:

@@ -202,3 +202,11 @@ def test_billing_a_piece_between_rate_changes_uses_the_rate_at_its_start() -> No
     priced = bill(pricing, segment(at(120), at(180)), segment(at(250), at(260), guid="b"))
     assert line(priced).ex_vat == Decimal(54)  # 60 s x 0.9: no cut, the middle rate
     assert line(priced, guid="b").ex_vat == Decimal(7)  # 10 s x 0.7
+
+
+def test_billing_before_any_pricing_everything_is_unpriced() -> None:
+    nothing = tariff.empty()
+    priced = billing.price(nothing, at(0), at(hours=1), [segment(at(0), at(60))])
+    assert nothing.currency is None
+    assert priced.lines == {}
+    assert [part.code for part in priced.unpriced] == [billing.NO_PLAN]
