@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulator.main", "run the built-in Cloud Foundry API simulator"),
     "demo": ("paas_billing.demo", "run the whole system locally, without Docker"),
     "dead-letters": ("consumer.dead_letter_command", "list or replay dead-lettered events"),
+    "pricing": ("paas_billing.pricing_command", "apply a pricing file, or show the one in force"),
 }
 
 

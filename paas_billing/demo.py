@@ -2,7 +2,8 @@
 
 Starts the simulator, producer, consumer(s) and reporter as child processes against the local
 PostgreSQL and RabbitMQ, shows a live line of events fetched and stored, prints a first
-report once the simulated history is in, and stops everything cleanly on Ctrl-C.
+report once the simulated history is in, and stops everything cleanly on Ctrl-C. The demo
+database gets the sample pricing of the simulator's marketplace (`demo_pricing.json`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import orjson
@@ -22,7 +24,7 @@ from psycopg2 import sql
 
 from paas_billing import children, progress
 from reporter import client
-from shared import amqp, migrate, topology
+from shared import amqp, db, errors, migrate, pricing_file, pricing_store, topology
 from shared import logging as shared_logging
 
 # The local services of a development machine (trust auth, guest/guest).
@@ -32,6 +34,8 @@ LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2f"
 DEMO_DATABASE = "paas_billing_demo"
 # Minimum event age for the demo's producer: above the simulator's late-commit delay (3s).
 DEMO_RECORD_MIN_AGE = "10s"
+# The sample pricing of the simulator's marketplace, shipped in this package.
+DEMO_PRICING = "demo_pricing.json"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,9 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     database_url = f"{LOCAL_POSTGRES}/{DEMO_DATABASE}"
     try:
         prepare(database_url)
-    except (psycopg2.Error, OSError) as exc:
+        applied = apply_pricing(database_url)
+    except (psycopg2.Error, OSError, errors.BillingError) as exc:
         print(f"demo: PostgreSQL at {LOCAL_POSTGRES} is not usable: {exc}".strip(), file=sys.stderr)
         return 1
+    print(
+        f"demo: sample pricing in force ({DEMO_PRICING}, sha256 {applied.sha256[:12]}); "
+        f"DATABASE_URL={database_url} paas-billing pricing show"
+    )
     logs = Path(tempfile.mkdtemp(prefix="paas-billing-demo-"))
     print(f"demo: logs in {logs}")
     stop = threading.Event()
@@ -87,6 +96,17 @@ def prepare(database_url: str) -> None:
         channel.queue_purge(topology.DEAD_LETTER_QUEUE)
     finally:
         amqp.close_quietly(connection)
+
+
+def apply_pricing(database_url: str) -> pricing_store.Applied:
+    """Put the sample pricing in force: per-second apps, tasks and staging in USD billed in
+    GBP, hourly service plans with storage (docs/pricing.md explains it)."""
+    content = resources.files("paas_billing").joinpath(DEMO_PRICING).read_bytes()
+    conn = db.connect(database_url, application_name="paas-billing-demo")
+    try:
+        return pricing_store.apply(conn, content, DEMO_PRICING, pricing_file.parse(content))
+    finally:
+        db.close_quietly(conn)
 
 
 def run(

@@ -73,3 +73,23 @@ class InvalidRequest(BillingError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidFormula(BillingError):
+    """A pricing formula is not valid."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class FormulaFailed(BillingError):
+    """A pricing formula could not be evaluated (a division by zero, an overflow)."""
+
+
+class InvalidPricing(BillingError):
+    """A pricing file was refused; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("pricing refused: " + "; ".join(problems))
+        self.problems = problems

@@ -223,6 +223,19 @@ class Bag(Generic[T]):
         return self._items[rng.randrange(len(self._items))]
 
 
+# The marketplace's service plan guids, the same for every seed (as a real platform's plans
+# outlive its apps), so that a pricing file can name them: paas_billing/demo_pricing.json.
+PLAN_GUIDS = {
+    ("postgres", "small"): "d8870ffa-961b-5c7a-9319-7100da873497",
+    ("postgres", "medium"): "e4628e1d-7e86-5ec4-800d-2ad8df886bfb",
+    ("postgres", "large"): "d1764d1d-f7e3-5b03-bcf9-cb1331e7c303",
+    ("mysql", "small"): "4bc47030-c169-5673-9437-e8c4354dd4f6",
+    ("mysql", "large"): "4f929ce2-e9e7-5817-8c80-71e391fe729f",
+    ("redis", "tiny"): "7d164e25-ebf0-5e26-a85c-707996c1126a",
+    ("redis", "standard"): "02724481-0599-5cc1-9a03-cdd9ac0587ef",
+}
+
+
 def make_plans(rng: random.Random) -> list[Plan]:
     """A small marketplace: three services from two brokers, with two or three plans each."""
     plans: list[Plan] = []
@@ -235,5 +248,6 @@ def make_plans(rng: random.Random) -> list[Plan]:
     for label, broker, names in offerings:
         service_guid = new_guid(rng)
         for name in names:
-            plans.append(Plan(new_guid(rng), name, service_guid, label, *brokers[broker]))
+            new_guid(rng)  # drawn as before the fixed plan guids, so every seed's history stays
+            plans.append(Plan(PLAN_GUIDS[label, name], name, service_guid, label, *brokers[broker]))
     return plans
