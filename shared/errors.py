@@ -68,3 +68,11 @@ class InvalidRequest(BillingError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidToken(BillingError):
+    """The bearer token is missing, malformed, expired or badly signed."""
+
+
+class Forbidden(BillingError):
+    """The caller may not read what they asked for."""

@@ -1,0 +1,68 @@
+"""The FastAPI application: `/healthz`, `/openapi.json`, the `/v1` routes, errors as JSON.
+
+Built by `create_app(services)` with every collaborator passed in (nothing global), so the
+same process can serve the dashboard of issue 17 beside `/v1` later: another router that
+uses the same `dependencies` for tokens and access.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+
+from tenant_api import dependencies, problems, routes
+from tenant_api.access_log import AccessLog
+from tenant_api.dependencies import Services
+
+DESCRIPTION = """Usage figures of a Cloud Foundry platform, for people and tools that cannot
+reach the broker. Every `/v1` request carries `Authorization: Bearer <UAA access token>`.
+A token with `cloud_controller.admin`, `cloud_controller.admin_read_only` or
+`cloud_controller.global_auditor` reads every org; anyone else reads only the orgs in which
+they are an org manager or billing manager, and must name them with `org_guid`."""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("paas-billing")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="paas-billing API",
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url=None,  # the docs pages load scripts from a CDN; the document is enough
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.add_api_route("/healthz", healthz, methods=["GET"], summary="Health", tags=["health"])
+    app.include_router(routes.router)
+    problems.install(app)
+    app.add_middleware(AccessLog, metrics=services.metrics)
+    refuse_unguarded(app)
+    return app
+
+
+def healthz(request: Request) -> Response:
+    """200 when the database answers and the UAA's keys are at hand, else 503."""
+    checks: dict[str, bool] = request.app.state.services.health()
+    healthy = all(checks.values())
+    body = orjson.dumps({"status": "ok" if healthy else "unhealthy", **checks})
+    return Response(body, 200 if healthy else 503, media_type="application/json")
+
+
+def refuse_unguarded(app: FastAPI) -> None:
+    """Deny by default: a `/v1` route that takes no access guard stops the API at start."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith("/v1"):
+            guarded = any(
+                hasattr(d.call, dependencies.GUARD_MARK) for d in route.dependant.dependencies
+            )
+            if not guarded:
+                raise RuntimeError(f"route {route.path} has no access guard")
