@@ -7,16 +7,20 @@ uses the same `dependencies` for tokens and access.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from tenant_api import dependencies, problems, routes
 from tenant_api.access_log import AccessLog
 from tenant_api.dependencies import Services
 
+# Routes anyone may call: the health check (the OpenAPI document is not an API route).
+PUBLIC_PATHS = frozenset({"/healthz"})
 DESCRIPTION = """Usage figures of a Cloud Foundry platform, for people and tools that cannot
 reach the broker. Every `/v1` request carries `Authorization: Bearer <UAA access token>`.
 A token with `cloud_controller.admin`, `cloud_controller.admin_read_only` or
@@ -58,11 +62,22 @@ def healthz(request: Request) -> Response:
 
 
 def refuse_unguarded(app: FastAPI) -> None:
-    """Deny by default: a `/v1` route that takes no access guard stops the API at start."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path.startswith("/v1"):
-            guarded = any(
-                hasattr(d.call, dependencies.GUARD_MARK) for d in route.dependant.dependencies
-            )
-            if not guarded:
-                raise RuntimeError(f"route {route.path} has no access guard")
+    """Deny by default: an API route that takes no access guard, other than the public
+    ones, stops the API at start."""
+    for route in _api_routes(app.routes):
+        guarded = any(
+            hasattr(d.call, dependencies.GUARD_MARK) for d in route.dependant.dependencies
+        )
+        if not guarded and route.path not in PUBLIC_PATHS:
+            raise RuntimeError(f"route {route.path} has no access guard")
+
+
+def _api_routes(found: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, in included routers too (FastAPI 0.16x keeps an included router
+    whole, as `original_router`; mounts keep theirs as `routes`)."""
+    for route in found:
+        if isinstance(route, APIRoute):
+            yield route
+        nested = getattr(getattr(route, "original_router", route), "routes", None)
+        if nested is not None and nested is not found:
+            yield from _api_routes(nested)

@@ -7,7 +7,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from shared import errors
-from tenant_api import access, app, tokens
+from tenant_api import access, app, routes, tokens
 from tenant_api.tokens import Caller
 
 
@@ -64,3 +64,11 @@ def test_access_a_v1_route_without_a_guard_stops_the_app() -> None:
     unguarded.include_router(router)
     with pytest.raises(RuntimeError, match="/v1/open has no access guard"):
         app.refuse_unguarded(unguarded)
+
+
+def test_access_the_real_routes_are_seen_and_guarded() -> None:
+    real = FastAPI()
+    real.include_router(routes.router)
+    seen = {route.path for route in app._api_routes(real.routes)}
+    assert "/v1/usage" in seen
+    app.refuse_unguarded(real)
