@@ -276,3 +276,16 @@ def test_api_logs_who_asked_which_orgs_and_the_status_never_the_token(stack: Sta
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_api_openapi_document_describes_usage_as_answered(stack: Stack) -> None:
+    document = stack.get("/openapi.json").json()
+    usage = document["paths"]["/v1/usage"]["get"]
+    names = {p["name"] for p in usage["parameters"]}
+    assert {"from", "to", "org_guid", "space_guid", "group_by"} <= names
+    assert set(usage["responses"]) == {"200", "400", "401", "403", "503"}
+    assert usage["security"] == [{"uaaBearer": []}]
+    assert document["components"]["securitySchemes"]["uaaBearer"]["scheme"] == "bearer"
+    assert (
+        "/healthz" in document["paths"] and "security" not in document["paths"]["/healthz"]["get"]
+    )
