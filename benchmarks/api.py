@@ -176,7 +176,7 @@ def measure(url: str, sim_url: str, ttl: str, args: argparse.Namespace, work: Pa
           f"p99 {latencies[int(0.99 * (total - 1))] * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")  # fmt: skip
     print("  server time per request (mean, from paas_billing_api_stage_seconds):")
-    for stage in ("token", "roles", "report"):
+    for stage in ("token", "roles", "db_wait", "report", "serialize"):
         spent = after[stage][0] - before.get(stage, (0.0, 0.0))[0]
         count = after[stage][1] - before.get(stage, (0.0, 0.0))[1]
         print(f"    {stage:7s} {spent / count * 1000:8.2f} ms over {count:.0f}")

@@ -1,8 +1,9 @@
 """The edge of every request: one log line and the metrics for each answer, and a JSON 500
 (never a traceback) for anything that escaped the handlers.
 
-The line says who asked (user id, client id), which orgs were asked for and granted, the
-status and why a request was refused; never the token, never the query's raw text.
+The line says who asked (user id, client id), which orgs they named (`orgs_asked`) and
+which they were given (`orgs`: a list, `all`, or null when refused), the status and why a
+request was refused; never the token, never the query's raw text.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class AccessLog:
             duration_ms=round(elapsed * 1000, 1),
             user_id=getattr(caller, "user_id", None),
             client_id=getattr(caller, "client_id", None),
+            orgs_asked=state.get("orgs_asked"),
             orgs="all" if decision is not None and orgs is None else orgs,
             refusal=state.get("refusal"),
         )

@@ -80,8 +80,11 @@ def guard(rule: access.Rule, decode: Callable[..., Q]) -> Callable[..., Allowed[
         query: Any = Depends(decode),  # noqa: B008
     ) -> Allowed[Q]:
         started = time.perf_counter()
+        request.state.orgs_asked = _orgs(query)
         try:
-            decision = access.decide(rule, caller, _orgs(query), services(request).roles)
+            decision = access.decide(
+                rule, caller, request.state.orgs_asked, services(request).roles
+            )
         finally:
             services(request).metrics.stage.labels(stage="roles").observe(
                 time.perf_counter() - started

@@ -30,7 +30,8 @@ class ApiMetrics:
         self.stage = Histogram(
             "paas_billing_api_stage_seconds",
             "Time spent per request stage: token (verifying the token), roles (the user's "
-            "org roles, cached or asked of the Cloud Controller), report (computing it).",
+            "org roles, cached or asked of the Cloud Controller), db_wait (waiting for a "
+            "database connection), report (computing the report), serialize (to JSON).",
             ["stage"],
             buckets=LATENCY_BUCKETS,
             registry=registry,

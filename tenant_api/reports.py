@@ -41,20 +41,26 @@ class Reports:
 
     def usage(self, request: protocol.ReportRequest) -> bytes:
         """The JSON body of the report: exactly the `report` object of a queue reply."""
+        report = self._compute(request)
         started = time.perf_counter()
-        try:
-            report = self._compute(request)
-        finally:
-            self._metrics.stage.labels(stage="report").observe(time.perf_counter() - started)
-        return orjson.dumps(report.model_dump(mode="json", by_alias=True))
+        body = orjson.dumps(report.model_dump(mode="json", by_alias=True))
+        self._metrics.stage.labels(stage="serialize").observe(time.perf_counter() - started)
+        return body
 
     def _compute(self, request: protocol.ReportRequest) -> protocol.Report:
         for attempt in range(1, ATTEMPTS + 1):
+            waiting = time.perf_counter()
             try:
                 with self._pool.connection() as conn:
-                    return usage.compute(
-                        conn, request, self._clock(), statement_timeout_ms=self._timeout_ms
-                    )
+                    started = time.perf_counter()
+                    self._metrics.stage.labels(stage="db_wait").observe(started - waiting)
+                    try:
+                        return usage.compute(
+                            conn, request, self._clock(), statement_timeout_ms=self._timeout_ms
+                        )
+                    finally:
+                        elapsed = time.perf_counter() - started
+                        self._metrics.stage.labels(stage="report").observe(elapsed)
             except pool.Busy:
                 raise
             except errors.DatabaseUnavailable:

@@ -269,7 +269,7 @@ def test_api_logs_who_asked_which_orgs_and_the_status_never_the_token(stack: Sta
     assert {(x["status"], str(x["orgs"])) for x in mine} >= {(200, str([ORG_A])), (403, "None")}
     assert all(x["client_id"] == "cf" for x in mine)
     refused = next(x for x in mine if x["status"] == 403)
-    assert ORG_B in refused["refusal"]
+    assert ORG_B in refused["refusal"] and refused["orgs_asked"] == [ORG_B]
     signature = token.rsplit(".", 1)[1]
     assert signature not in stack.api.logs()
 
