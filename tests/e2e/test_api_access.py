@@ -58,6 +58,8 @@ def assert_unauthorized(response: requests.Response) -> None:
 
 def test_api_without_a_token_is_401(stack: Stack) -> None:
     assert_unauthorized(stack.usage(None))
+    # The token is checked first: an anonymous caller learns nothing about the parameters.
+    assert_unauthorized(stack.get("/v1/usage", None, {"from": "bad", "org_guid": "x" * 300}))
     assert_unauthorized(stack.get("/v1/usage", None, WINDOW_PARAMS, Authorization="Bearer"))
     basic = base64.b64encode(b"admin:admin").decode()
     assert_unauthorized(stack.get("/v1/usage", None, WINDOW_PARAMS, Authorization=f"Basic {basic}"))
