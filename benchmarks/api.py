@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -230,6 +231,7 @@ def main() -> int:
         with control.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         control.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
