@@ -1,4 +1,4 @@
-# One image for every paas-billing process: `paas-billing producer|consumer|reporter|simulate|...`.
+# One image for every paas-billing process: `paas-billing producer|consumer|reporter|api|...`.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -7,6 +7,7 @@ COPY producer ./producer
 COPY consumer ./consumer
 COPY reporter ./reporter
 COPY simulator ./simulator
+COPY tenant_api ./tenant_api
 COPY paas_billing ./paas_billing
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

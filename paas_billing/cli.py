@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "producer": ("producer.main", "poll the CF API and publish usage events in API order"),
     "consumer": ("consumer.main", "store usage events from RabbitMQ in PostgreSQL"),
     "reporter": ("reporter.main", "answer usage report requests from RabbitMQ"),
+    "api": ("tenant_api.main", "serve usage reports over HTTP to UAA-authenticated users"),
     "migrate": ("paas_billing.migrate_command", "create or upgrade the database schema"),
     "report": ("reporter.client", "request a usage report and print it"),
     "simulate": ("simulator.main", "run the built-in Cloud Foundry API simulator"),

@@ -1,9 +1,10 @@
 """`paas-billing demo`: the whole system without Docker, in one terminal.
 
-Starts the simulator, producer, consumer(s) and reporter as child processes against the local
-PostgreSQL and RabbitMQ, shows a live line of events fetched and stored, prints a first
-report once the simulated history is in, and stops everything cleanly on Ctrl-C. The demo
-database gets the sample pricing of the simulator's marketplace (`demo_pricing.json`).
+Starts the simulator, producer, consumer(s), reporter and HTTP API as child processes against
+the local PostgreSQL and RabbitMQ, shows a live line of events fetched and stored, prints a
+first report once the simulated history is in and how to call the API as each demo user
+(`demo_users`), and stops everything cleanly on Ctrl-C. The demo database gets the sample
+pricing of the simulator's marketplace (`demo_pricing.json`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import orjson
 import psycopg2
 from psycopg2 import sql
 
-from paas_billing import children, progress
+from paas_billing import children, demo_users, progress
 from reporter import client
 from shared import amqp, db, errors, migrate, pricing_file, pricing_store, topology
 from shared import logging as shared_logging
@@ -127,13 +128,15 @@ def run(
         str(args.seed),
         "--live-rate",
         "1",
+        "--users",
+        str(demo_users.users_file(running.logs)),
     )
     if not progress.wait_for(lambda: ready.exists() and ready.read_text().strip(), stop, running):
         return 1
     cf_url = ready.read_text().strip()
     print(f"demo: simulator at {cf_url}")
     base = {"DATABASE_URL": database_url, "AMQP_URL": LOCAL_AMQP, "LOG_LEVEL": "INFO"}
-    ports = {name: free_port() for name in ("producer", "consumer")}
+    ports = {name: free_port() for name in ("producer", "consumer", "api")}
     running.start(
         "producer",
         "producer",
@@ -153,29 +156,35 @@ def run(
         env = {**base, "METRICS_PORT": str(ports["consumer"])} if index == 0 else base
         running.start(f"consumer-{index + 1}", "consumer", env)
     running.start("reporter", "reporter", base)
+    api_env = {"DATABASE_URL": database_url, "CF_API_ADDRESS": cf_url, "LOG_LEVEL": "INFO"}
+    running.start("api", "tenant_api", {**api_env, "API_HOST": "127.0.0.1",
+                                         "API_PORT": str(ports["api"])})  # fmt: skip
     meter = progress.Meter(database_url, ports["producer"])
     if not meter.until_stored(args.events, stop, running):
         return 0 if stop.is_set() else 1
-    print_first_report()
+    window, org = print_first_report()
+    if org is not None:
+        demo_users.make_billing_manager(cf_url, org)
+        print(
+            "\n" + demo_users.instructions(cf_url, f"http://127.0.0.1:{ports['api']}", org, window)
+        )
     meter.until_stopped(stop, running)
     return 0 if stop.is_set() else 1
 
 
-def print_first_report() -> None:
+def print_first_report() -> tuple[tuple[str, str], str | None]:
+    """Print usage per org over the last 31 days; the window and the first org named."""
     now = datetime.now(UTC).replace(microsecond=0)
-    body = orjson.dumps(
-        {
-            "from": (now - timedelta(days=31)).isoformat(),
-            "to": now.isoformat(),
-            "group_by": "org",
-        }
-    )
+    window = ((now - timedelta(days=31)).isoformat(), now.isoformat())
+    body = orjson.dumps({"from": window[0], "to": window[1], "group_by": "org"})
     reply = client.call(LOCAL_AMQP, body, timeout=60)
     if reply is None or reply.get("status") != "ok":
         print(f"\ndemo: the first report failed: {reply}", file=sys.stderr)
-        return
+        return window, None
     print("\n\nFirst report: usage per org over the last 31 days\n")
     print(client.render(reply["report"], "table"))
+    orgs = [row["org_guid"] for row in reply["report"]["rows"] if row.get("org_guid")]
+    return window, (orgs[0] if orgs else None)
 
 
 def free_port() -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from producer import page
 from producer.instruments import Instruments
-from producer.transport import Reply, Transport
 from producer.uaa import TokenSource
 from shared import errors
 from shared.states import ApiVersion, EventKind
+from shared.transport import Reply, Transport
 
 # List path per (API version, kind).
 PATHS = {

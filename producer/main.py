@@ -14,11 +14,11 @@ from producer.cursor import CursorStore
 from producer.instruments import Instruments
 from producer.publisher import Publisher
 from producer.runner import Runner
-from producer.transport import Transport
 from shared import errors, metrics, runtime
 from shared import logging as shared_logging
 from shared import settings as shared_settings
 from shared.shutdown import StopSignal
+from shared.transport import Transport
 
 log = structlog.get_logger()
 

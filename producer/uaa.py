@@ -1,6 +1,6 @@
 """Bearer tokens for the Cloud Controller: a static CF_TOKEN, or grants from UAA.
 
-UAA is found through the API (`GET /` links.uaa.href, else `GET /v2/info` token_endpoint).
+UAA is found through the API (`shared.discovery`).
 A token is cached until `expires_in` minus a margin; renew() replaces it after a 401.
 The password grant keeps its refresh token and falls back to a full grant when that fails.
 """
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from producer import settings
-from producer.transport import Reply, Transport
-from shared import errors
+from shared import discovery, errors
+from shared.transport import Reply, Transport
 
 log = structlog.get_logger()
 
@@ -44,18 +44,6 @@ class TokenResponse(BaseModel):
     token_type: str = "bearer"  # noqa: S105 (a token type, not a secret)
     expires_in: float | None = None
     refresh_token: SecretStr | None = None
-
-
-class RootLinks(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    links: dict[str, Any]
-
-
-class V2Info(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    token_endpoint: str | None = None
 
 
 class StaticToken:
@@ -148,39 +136,10 @@ class UaaTokens:
 
     def _url(self) -> str:
         if self._token_url is None:
-            self._token_url = discover_uaa(self._transport, self._api).rstrip("/") + "/oauth/token"
+            uaa = discovery.uaa_address(self._transport, self._api)
+            self._token_url = uaa.rstrip("/") + "/oauth/token"
             log.info("uaa_discovered", token_url=self._token_url)
         return self._token_url
-
-
-def discover_uaa(transport: Transport, api_address: str) -> str:
-    """UAA's base address: `GET /` links.uaa.href, else `GET /v2/info` token_endpoint."""
-    root = transport.get(api_address + "/")
-    if root.status == 200:
-        try:
-            uaa = RootLinks.model_validate(orjson.loads(root.body)).links.get("uaa")
-            if isinstance(uaa, dict) and isinstance(uaa.get("href"), str):
-                return str(uaa["href"])
-        except (orjson.JSONDecodeError, ValidationError):
-            pass
-    elif root.status == 429 or root.status >= 500:
-        raise errors.CloudFoundryUnavailable(f"GET / answered {root.status}", root.retry_after)
-    info = transport.get(api_address + "/v2/info")
-    if info.status == 200:
-        try:
-            endpoint = V2Info.model_validate(orjson.loads(info.body)).token_endpoint
-        except (orjson.JSONDecodeError, ValidationError):
-            endpoint = None
-        if endpoint:
-            return endpoint
-    elif info.status == 429 or info.status >= 500:
-        raise errors.CloudFoundryUnavailable(
-            f"GET /v2/info answered {info.status}", info.retry_after
-        )
-    raise errors.CloudFoundryRefused(
-        f"cannot find UAA: neither GET / links.uaa nor GET /v2/info token_endpoint at "
-        f"{api_address} (check CF_API_ADDRESS)"
-    )
 
 
 def token_source(config: settings.ProducerSettings, transport: Transport) -> TokenSource:

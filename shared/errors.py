@@ -93,3 +93,11 @@ class InvalidPricing(BillingError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("pricing refused: " + "; ".join(problems))
         self.problems = problems
+
+
+class InvalidToken(BillingError):
+    """The bearer token is missing, malformed, expired or badly signed."""
+
+
+class Forbidden(BillingError):
+    """The caller may not read what they asked for."""

@@ -1,14 +1,15 @@
-"""Routes a request to its handler: discovery, UAA, and the v2/v3 usage-event endpoints."""
+"""Routes a request to its handler: discovery, UAA, the v2/v3 usage-event endpoints, roles."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from simulator import access, cferrors, v2, v3
+from simulator import access, cferrors, v2, v3, v3_roles
 from simulator.exchange import Request, Response, v2_json, v3_json
 from simulator.faults import Faults
 from simulator.platform import Platform
+from simulator.roles import RoleBook
 from simulator.uaa import Grant, TokenAuthority
 
 # API versions this simulator claims (CF API spec header: CC 3.228.0 / 2.293.0).
@@ -22,11 +23,16 @@ Handler = Callable[[Request, Grant, dict[str, str]], Response]
 class Api:
     """The whole HTTP surface, as a function from Request to Response."""
 
-    def __init__(self, platform: Platform, authority: TokenAuthority, faults: Faults) -> None:
+    def __init__(
+        self, platform: Platform, authority: TokenAuthority, faults: Faults, roles: RoleBook
+    ) -> None:
         self.platform = platform
         self.authority = authority
         self.faults = faults
+        self.roles = roles
         self._routes: list[tuple[str, re.Pattern[str], bool, Handler]] = []
+        self._add("GET", v3_roles.PATH, True, self._list_roles)
+        self._add("POST", v3_roles.PATH, True, self._create_role)
         for kind2, suffix in (
             (v2.APPS, "destructively_purge_all_and_reseed_started_apps"),
             (v2.SERVICES, "destructively_purge_all_and_reseed_existing_instances"),
@@ -81,6 +87,22 @@ class Api:
 
         return handler
 
+    def _list_roles(self, request: Request, grant: Grant, _match: dict[str, str]) -> Response:
+        return v3_roles.list_roles(request, grant, self.roles, self.platform.api_url)
+
+    def _create_role(self, request: Request, grant: Grant, _match: dict[str, str]) -> Response:
+        with self.platform.lock:
+            space_orgs = {s.guid: s.org_guid for s in self.platform.world.spaces}
+        return v3_roles.create_role(
+            request,
+            grant,
+            self.roles,
+            self.platform.api_url,
+            self.authority.user_guids(),
+            space_orgs,
+            int(self.platform.clock()),
+        )
+
     def _add(self, method: str, pattern: str, is_v3: bool, handler: Handler) -> None:
         self._routes.append((method, re.compile(pattern + "$"), is_v3, handler))
 
@@ -92,6 +114,8 @@ class Api:
             return self._info()
         if path == "/oauth/token":
             return self.authority.token_endpoint(request)
+        if path == "/token_keys" and request.method == "GET":
+            return self.authority.token_keys(request)
         known_path = False
         for method, pattern, is_v3, handler in self._routes:
             match = pattern.match(path)

@@ -8,22 +8,25 @@ import time
 
 import structlog
 
-from simulator import history
+from simulator import history, keys, users
 from simulator.api import Api
 from simulator.clock import Clock, SystemClock, iso
 from simulator.faults import Faults
 from simulator.live import LiveWriter, Pruner, PurgeTimer
 from simulator.platform import Platform
 from simulator.recorder import NullRecorder, TruthRecorder
+from simulator.roles import RoleBook
 from simulator.rows import AppRow, ServiceRow
 from simulator.server import SimulatorServer
 from simulator.settings import Settings
 from simulator.store import Table
-from simulator.uaa import TokenAuthority, default_clients, default_users
+from simulator.uaa import TokenAuthority, User, default_clients, default_users
 
 log = structlog.get_logger()
 # Log generation progress every so many events (large histories take a while).
 PROGRESS_EVERY = 500_000
+# The kid of the key that signs tokens (`--signing-key`, or one generated at start).
+SIGNING_KID = "key-1"
 
 
 def load_history(settings: Settings, now: float, clock: Clock) -> tuple[Platform, TruthRecorder]:
@@ -71,25 +74,41 @@ class Simulator:
             settings.export_truth.write_text(json.dumps(truth, indent=1))
             log.info("truth_exported", path=str(settings.export_truth))
         self.platform.world.recorder = NullRecorder()  # live activity is not part of the truth
+        extra_users, roles = users.load(settings.users, int(now)) if settings.users else ([], [])
+        self.authority = self._authority(extra_users)
+        self.roles = RoleBook(roles)
         self.server = SimulatorServer(
             settings.host,
             settings.port,
-            Api(self.platform, self._authority(), Faults(settings.fault_rate, settings.seed)),
+            Api(
+                self.platform,
+                self.authority,
+                Faults(settings.fault_rate, settings.seed),
+                self.roles,
+            ),
         )
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host  # noqa: S104
         self.local_url = f"http://{host}:{self.server.port}"  # where it listens
         self.url = (settings.api_url or self.local_url).rstrip("/")  # what it tells clients
         self.platform.api_url = self.url
+        self.authority.issuer = self.url + "/oauth/token"
         self._threads: list[threading.Thread] = []
 
-    def _authority(self) -> TokenAuthority:
+    def _authority(self, extra_users: list[User]) -> TokenAuthority:
         s = self.settings
+        signing = (
+            keys.load_pem(SIGNING_KID, s.signing_key)
+            if s.signing_key
+            else keys.generate(SIGNING_KID)
+        )
+        extra = [keys.generate(f"key-{n}") for n in range(2, s.extra_token_keys + 2)]
         return TokenAuthority(
             default_clients(s.client_id, s.client_secret),
-            default_users(s.username, s.password),
+            [*default_users(s.username, s.password), *extra_users],
             s.token_ttl.total_seconds(),
             self.clock.now,
-            (s.api_url or "http://simulator") + "/oauth/token",
+            "http://simulator/oauth/token",
+            keys.KeyRing(signing, extra),
         )
 
     def start(self) -> Simulator:

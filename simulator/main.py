@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 import signal
+import sys
 import threading
 from types import FrameType
 
 from shared import logging as shared_logging
+from shared.settings import EXIT_CONFIG
 from simulator import settings as simulator_settings
 from simulator.app import Simulator
 
@@ -15,7 +17,11 @@ from simulator.app import Simulator
 def main(argv: list[str] | None = None) -> int:
     settings = simulator_settings.load(argv)
     shared_logging.configure(settings.log_level)
-    simulator = Simulator(settings)
+    try:
+        simulator = Simulator(settings)
+    except ValueError as exc:  # a users or key file that cannot be used
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     # The history lives as long as the process: out of the cyclic collector's sight, which
     # otherwise walked all of it again and again while pages were rendered (a fifth to a
     # third of the simulator's CPU under load). Rows freed later are still freed by their

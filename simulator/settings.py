@@ -45,6 +45,9 @@ class Settings(BaseModel):
     client_secret: str = "paas-billing-secret"  # noqa: S105 - the documented test default
     username: str = "admin"
     password: str = "admin"  # noqa: S105 - the documented test default
+    users: Path | None = None
+    signing_key: Path | None = None
+    extra_token_keys: int = Field(0, ge=0, le=10)
     ready_file: Path | None = None
     log_level: str = "info"
 
@@ -85,6 +88,9 @@ _HELP: dict[str, str] = {
     "client_secret": "secret of --client-id",
     "username": "user for the password grant via client 'cf' (cloud_controller.admin)",
     "password": "password of --username",
+    "users": "JSON file of more users, their scopes and org/space roles (simulator/users.py)",
+    "signing_key": "PEM file of the RSA key that signs tokens, kid key-1 (default: a new key)",
+    "extra_token_keys": "more keys listed at /token_keys beside the signing key (rotation)",
     "ready_file": "write the base URL to this file once listening",
     "log_level": "log level; each request is logged at debug (kept off the hot path)",
 }

@@ -1,24 +1,23 @@
 """A small UAA: the token endpoint and the token checks the Cloud Controller makes.
 
-Tokens are JWT-shaped (header.payload.signature, HMAC-signed with a per-process key) so
-clients that peek at `exp` work; the server checks them by lookup, and expiry by its clock.
+Access tokens are RS256 JWTs signed with the key ring's signing key (`simulator.keys`, listed
+at `/token_keys`), with the claims a real UAA writes. The Cloud Controller side checks a
+token by its signature, whoever minted it, and its expiry by the simulator's clock (a test's
+clock may be a manual one); refresh tokens are never accepted as access tokens.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
-import secrets
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-import orjson
-
 from simulator.exchange import Request, Response, plain_json
+from simulator.keys import KeyRing
 
 # Scopes that mean something to usage events (CF API spec §8.3).
 ADMIN = "cloud_controller.admin"
@@ -78,10 +77,14 @@ def default_clients(client_id: str, client_secret: str) -> list[Client]:
     ]
 
 
+def user_id_of(username: str) -> str:
+    """The id a user gets when none is given: stable across runs."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"simulator-user:{username}"))
+
+
 def default_users(username: str, password: str) -> list[User]:
     groups = (ADMIN, ADMIN_READ_ONLY, READ, WRITE, "openid", "uaa.user")
-    user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"simulator-user:{username}"))
-    return [User(username, password, groups, user_id)]
+    return [User(username, password, groups, user_id_of(username))]
 
 
 class TokenAuthority:
@@ -94,25 +97,37 @@ class TokenAuthority:
         ttl: float,
         clock: Callable[[], float],
         issuer: str,
+        keys: KeyRing,
     ) -> None:
         self._clients = {c.client_id: c for c in clients}
         self._users = {u.username: u for u in users}
         self._ttl = ttl
         self._clock = clock
-        self._issuer = issuer
-        self._key = secrets.token_bytes(32)
+        self.issuer = issuer
+        self.keys = keys
         self._access: dict[str, Grant] = {}
         self._refresh: dict[str, Grant] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ checking
     def check(self, token: str) -> Grant | None:
-        """The grant behind an access token, or None if unknown or expired."""
+        """The grant behind an access token, or None if badly signed, a refresh token or
+        expired. Tokens issued here are remembered, so the usual check is a lookup."""
         with self._lock:
             grant = self._access.get(token)
+        if grant is None:
+            grant = _grant_of(self.keys.verify(token))
         if grant is None or grant.expires_at <= self._clock():
             return None
         return grant
+
+    def user_guids(self) -> dict[str, str]:
+        """username -> user id, for roles given by username."""
+        return {u.username: u.user_id for u in self._users.values()}
+
+    def token_keys(self, _request: Request) -> Response:
+        """`GET /token_keys`: the public keys, unauthenticated as on a real UAA."""
+        return plain_json(200, self.keys.listing())
 
     # ------------------------------------------------------------------ the endpoint
     def token_endpoint(self, request: Request) -> Response:
@@ -220,7 +235,6 @@ class TokenAuthority:
         return plain_json(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def _jwt(self, jti: str, grant: Grant, now: float) -> str:
-        header = {"alg": "HS256", "kid": "simulator", "typ": "JWT"}
         claims: dict[str, object] = {
             "jti": jti,
             "sub": grant.subject,
@@ -228,20 +242,36 @@ class TokenAuthority:
             "client_id": grant.client_id,
             "cid": grant.client_id,
             "azp": grant.client_id,
+            "grant_type": "client_credentials" if grant.username is None else "password",
             "iat": int(now),
             "exp": int(grant.expires_at),
-            "iss": self._issuer,
+            "iss": self.issuer,
+            "zid": "uaa",
             "aud": sorted({s.split(".")[0] for s in grant.scopes} | {grant.client_id}),
         }
         if grant.username is not None:
             claims.update(user_id=grant.subject, user_name=grant.username, origin="uaa")
-        signing_input = _b64(orjson.dumps(header)) + "." + _b64(orjson.dumps(claims))
-        signature = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
-        return signing_input + "." + _b64(signature)
+        return self.keys.sign(claims, self.issuer.removesuffix("/oauth/token") + "/token_keys")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def _grant_of(claims: dict[str, object] | None) -> Grant | None:
+    """What a verified token stands for; None for a refresh token or odd claims."""
+    if claims is None or str(claims.get("jti", "")).endswith("-r"):
+        return None
+    scopes, exp, client = claims.get("scope"), claims.get("exp"), claims.get("client_id")
+    subject = claims.get("user_id") or client
+    if not isinstance(scopes, list) or not isinstance(exp, int | float):
+        return None
+    if not isinstance(client, str) or not isinstance(subject, str):
+        return None
+    name = claims.get("user_name")
+    return Grant(
+        frozenset(str(s) for s in scopes),
+        subject,
+        client,
+        float(exp),
+        name if isinstance(name, str) else None,
+    )
 
 
 def _narrow(scopes: tuple[str, ...], requested: str | None) -> frozenset[str]:

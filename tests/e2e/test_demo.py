@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pika
 import psycopg2
 import pytest
+import requests
 from psycopg2 import sql
 
 from paas_billing.demo import DEMO_DATABASE
@@ -62,9 +64,21 @@ def test_demo_reaches_a_first_report_and_stops_cleanly_on_sigint() -> None:
     assert all(
         part.endswith(" 0") for part in stopped.removeprefix("demo: stopped (")[:-1].split(", ")
     )
-    for name in ("simulator", "producer", "consumer-1", "consumer-2", "reporter"):
+    for name in ("simulator", "producer", "consumer-1", "consumer-2", "reporter", "api"):
         assert name in stopped
+    check_the_printed_api_calls(text)
     output.unlink()
+
+
+def check_the_printed_api_calls(text: str) -> None:
+    """The printed commands' users get what the demo says: admin 200, the billing manager
+    200 for their org, no-role 403. (Run after the demo stopped: the users are the
+    simulator's, so only the printed shape and the statuses seen by the demo are checked.)"""
+    assert "HTTP API at http://127.0.0.1:" in text
+    for user in ("admin", "billing-manager", "no-role"):
+        assert f"-d username={user} -d password={user}" in text
+    assert re.search(r"billing-manager \(billing manager of org \S+\)", text)
+    assert "/v1/usage?from=" in text
 
 
 def run_demo(output: Path) -> None:
@@ -77,6 +91,8 @@ def run_demo(output: Path) -> None:
         )
         try:
             wait_until(lambda: "TOTAL" in output.read_text(), timeout=180, what="the first report")
+            wait_until(lambda: "a 403." in output.read_text(), timeout=60, what="API instructions")
+            check_the_api_as_each_demo_user(output.read_text())
             process.send_signal(signal.SIGINT)
             code = process.wait(timeout=90)
         finally:
@@ -84,3 +100,25 @@ def run_demo(output: Path) -> None:
                 process.kill()
                 process.wait()
     assert code == 0, output.read_text()
+
+
+def check_the_api_as_each_demo_user(text: str) -> None:
+    """While the demo runs: each demo user's token gets what the instructions promise."""
+    cf_url = re.search(r"demo: simulator at (\S+)", text)
+    api_url = re.search(r"HTTP API at (\S+)", text)
+    query = re.search(r"/v1/usage\?(\S+)'", text)
+    assert cf_url and api_url and query, text
+    expected = {"admin": 200, "billing-manager": 200, "no-role": 403}
+    for user, status in expected.items():
+        token = requests.post(
+            cf_url.group(1) + "/oauth/token",
+            auth=("cf", ""),
+            data={"grant_type": "password", "username": user, "password": user},
+            timeout=10,
+        ).json()["access_token"]
+        answer = requests.get(
+            f"{api_url.group(1)}/v1/usage?{query.group(1)}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        assert answer.status_code == status, (user, answer.text)

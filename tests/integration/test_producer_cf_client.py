@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry
 from producer import uaa
 from producer.cf_client import CloudController
 from producer.instruments import Instruments
-from producer.transport import Transport
 from shared import errors
 from shared.states import ApiVersion, EventKind
+from shared.transport import Transport
 from simulator.app import Simulator
 from tests.simulator import fixtures
 from tests.support.wait import wait_until

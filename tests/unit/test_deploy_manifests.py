@@ -18,7 +18,12 @@ from paas_billing import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 # Process commands whose environment is a settings class in `<package>/settings.py`.
-PROCESS_PACKAGES = {"producer": "producer", "consumer": "consumer", "reporter": "reporter"}
+PROCESS_PACKAGES = {
+    "producer": "producer",
+    "consumer": "consumer",
+    "reporter": "reporter",
+    "api": "tenant_api",
+}
 
 
 def _settings_variables(package: str) -> set[str]:
@@ -149,3 +154,30 @@ def test_env_example_names_are_producer_settings(path: str) -> None:
         if line and not line.startswith("#")
     }
     assert not names - _settings_variables("producer")
+
+
+def test_the_api_runs_everywhere_with_what_it_needs() -> None:
+    """Compose, Kubernetes and Cloud Foundry run `api` with its two required variables, no
+    CF credentials, and a health check on /healthz."""
+    required = {"DATABASE_URL", "CF_API_ADDRESS"}
+    credentials = {"CF_CLIENT_ID", "CF_CLIENT_SECRET", "CF_USERNAME", "CF_PASSWORD", "CF_TOKEN"}
+    compose = _compose()["services"]["api"]
+    assert compose["command"] == ["api"]
+    assert required <= set(compose["environment"]) and not credentials & set(compose["environment"])
+    docs = _k8s_documents()
+    deployment = next(
+        d for d in docs if d["metadata"]["name"] == "paas-billing-api" and d["kind"] == "Deployment"
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    config = next(
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "paas-billing-api"
+    )
+    names = {e["name"] for e in container["env"]} | set(config["data"])
+    assert required <= names and not credentials & names
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    service = next(d for d in docs if d["kind"] == "Service")
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    manifest = yaml.safe_load((ROOT / "deploy" / "cloudfoundry" / "manifest.yml").read_text())
+    app = next(a for a in manifest["applications"] if a["command"].endswith(" api"))
+    assert required <= set(app["env"]) and not credentials & set(app["env"])
+    assert app["health-check-http-endpoint"] == "/healthz" and "$PORT" in app["command"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from producer import transport
+from shared import transport
 from shared.backoff import Backoff
 
 

@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 
 from producer.cf_client import CloudController
 from producer.instruments import Instruments
-from producer.transport import Reply
 from shared import errors
 from shared.states import ApiVersion, EventKind
+from shared.transport import Reply
 
 GUID = "5a3416b0-cf3c-425a-a14c-45a317c497ed"
 V2_LOST = {

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from structlog.testing import capture_logs
 
-from producer.transport import Transport
 from shared import errors
+from shared.transport import Transport
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from producer import uaa
-from producer.transport import Reply
 from shared import errors
+from shared.transport import Reply
 
 API = "https://api.example.org"
 

@@ -1,4 +1,7 @@
-"""HTTP to the Cloud Controller and UAA: one requests.Session, errors translated here."""
+"""HTTP to the Cloud Controller and UAA: one requests.Session, errors translated here.
+
+The producer fetches usage events through it; the API fetches UAA keys and users' roles.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ log = structlog.get_logger()
 # heartbeats (60 s), since the broker connection is not serviced during a request.
 CONNECT_TIMEOUT_SECONDS = 10.0
 READ_TIMEOUT_SECONDS = 30.0
+# Connections kept per host (requests' default); threads beyond it open throw-away ones.
+DEFAULT_POOL_SIZE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +39,13 @@ class Transport:
     """GET and form POST with the user agent and TLS choice; connection problems raise
     CloudFoundryUnavailable naming the address."""
 
-    def __init__(self, user_agent: str, *, verify_tls: bool = True) -> None:
+    def __init__(
+        self, user_agent: str, *, verify_tls: bool = True, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> None:
         self._session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
         self._session.headers["User-Agent"] = user_agent
         self._session.headers["Accept"] = "application/json"
         self._session.verify = verify_tls

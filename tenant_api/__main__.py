@@ -1,0 +1,3 @@
+from tenant_api.main import main
+
+raise SystemExit(main())

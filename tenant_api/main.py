@@ -1,0 +1,87 @@
+"""`python -m tenant_api` / `paas-billing api`: wire the API together and serve it."""
+
+from __future__ import annotations
+
+import argparse
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from reporter import startup
+from shared import logging, metrics, settings, shutdown
+from shared.transport import Transport
+from tenant_api.app import create_app
+from tenant_api.dependencies import Services
+from tenant_api.metrics import ApiMetrics
+from tenant_api.pool import Pool
+from tenant_api.reports import Reports
+from tenant_api.roles import OrgRoles
+from tenant_api.server import ApiServer
+from tenant_api.settings import ApiSettings
+from tenant_api.token_keys import TokenKeys
+
+# Exit code when the schema is behind and this role cannot migrate it.
+EXIT_SCHEMA = 1
+# Outgoing HTTP connections kept to the UAA and the Cloud Controller.
+HTTP_POOL_SIZE = 32
+DESCRIPTION = """Serve usage reports over HTTP: GET /v1/usage, /healthz, /openapi.json.
+
+Environment: DATABASE_URL, CF_API_ADDRESS (required; the API holds no CF credentials: it
+verifies each user's UAA token with the UAA's /token_keys and asks the Cloud Controller for
+the user's roles with that token); API_PORT (8080); API_HOST (0.0.0.0); METRICS_PORT (unset:
+no /metrics); LOG_LEVEL (INFO); CF_SKIP_SSL_VALIDATION (false); CF_USER_AGENT;
+API_ROLES_CACHE_TTL (30s); API_TOKEN_KEYS_REFETCH_INTERVAL (30s); API_DB_CONNECTIONS (4);
+REPORT_STATEMENT_TIMEOUT (60s). First SIGTERM finishes the requests in hand; a second
+exits at once."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="paas-billing api",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
+    config = settings.load(ApiSettings)
+    logging.configure(config.log_level)
+    log = structlog.get_logger()
+    stop = shutdown.StopSignal("stopping before serving").install()
+    if not startup.prepare_schema(config.database_url, stop):
+        return 0 if stop.is_set() else EXIT_SCHEMA
+    registry = CollectorRegistry()
+    api_metrics = ApiMetrics(registry)
+    transport = Transport(
+        config.cf_user_agent,
+        verify_tls=not config.cf_skip_ssl_validation,
+        pool_size=HTTP_POOL_SIZE,
+    )
+    keys = TokenKeys(
+        transport,
+        config.cf_api_address,
+        config.api_token_keys_refetch_interval.total_seconds(),
+    )
+    roles = OrgRoles(transport, config.cf_api_address, config.api_roles_cache_ttl.total_seconds())
+    timeout = config.report_statement_timeout.total_seconds()
+    pool = Pool(config.database_url, config.api_db_connections, wait=timeout)
+    reports = Reports(pool, int(timeout * 1000), api_metrics)
+
+    checks = {
+        "database": lambda: startup.database_reachable(config.database_url),
+        "uaa": keys.ready,
+    }
+
+    def health() -> dict[str, bool]:
+        return {name: check() for name, check in checks.items()}
+
+    app = create_app(Services(keys, roles, reports, api_metrics, health))
+    exposed = metrics.serve(config.metrics_port, registry, checks)
+    log.info("api_starting", port=config.api_port, metrics_port=config.metrics_port)
+    try:
+        if not stop.is_set():
+            ApiServer(app, config.api_host, config.api_port, grace_seconds=timeout).run()
+    finally:
+        if exposed is not None:
+            exposed.stop()
+        pool.close()
+        transport.close()
+    log.info("api_stopped")
+    return 0
