@@ -32,6 +32,22 @@ ROLLED_BACK = ("40001", "40P01")
 ATTEMPTS = 3
 
 
+@dataclass
+class Written:
+    """Rows a batch wrote into the event table so far, and their lowest and highest ids."""
+
+    count: int = 0
+    lowest: int | None = None
+    highest: int | None = None
+
+    def add(self, count: int, lowest: int | None, highest: int | None) -> None:
+        self.count += count
+        if lowest is not None:
+            self.lowest = lowest if self.lowest is None else min(self.lowest, lowest)
+        if highest is not None:
+            self.highest = highest if self.highest is None else max(self.highest, highest)
+
+
 @dataclass(frozen=True)
 class BatchResult:
     """What one batch did: source rows read up to a source id, and what became of them."""
@@ -80,14 +96,21 @@ class BatchWriter:
         with db.transaction(self._conn) as cursor:
             cursor.copy_expert(queries["copy_rows"], io.BytesIO(data))
             rows, done, first, last = self._place(cursor)
-            self._write_part(cursor, first, last, None)
+            written = Written()
+            if not self._fast(cursor, rows, written):
+                self._write_part(cursor, first, last, None, written)
             cursor.execute(queries[f"left_out_{self._kind}"], {"import_id": import_id})
-            cursor.execute(
-                queries[f"record_batch_{self._kind}"],
-                {"import_id": import_id, "done": done, "rows": rows},
-            )
-            counted = cursor.fetchone() or (0, 0)
-        return BatchResult(rows, done, int(counted[0]), int(counted[1]))
+            params = {
+                "import_id": import_id,
+                "done": done,
+                "rows": rows,
+                "imported": written.count,
+                "lowest": written.lowest,
+                "highest": written.highest,
+            }
+            cursor.execute(queries[f"record_batch_{self._kind}"], params)
+            counted = cursor.fetchone()
+        return BatchResult(rows, done, written.count, int(counted[0]) if counted else 0)
 
     def _place(self, cursor: db.Cursor) -> tuple[int, int, int, int]:
         """Give each row its place; take the producer's lock first when some row wants ids
@@ -101,12 +124,39 @@ class BatchWriter:
             cursor.execute(self._queries["place_rows"], {**params, "above": True})
         return int(rows), int(done), int(first), int(last)
 
+    def _fast(self, cursor: db.Cursor, rows: int, written: Written) -> bool:
+        """Write the batch straight into the event table when every row has a place and no
+        guid is stored; False (nothing written) when it does not qualify or does not go
+        through whole, for the staged path to settle."""
+        queries = self._queries
+        cursor.execute(queries[f"fast_check_{self._kind}"])
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return False
+        cursor.execute(queries["savepoint"])
+        params = {"foundation": self._record.foundation}
+        refusal = db.execute_or_refusal(cursor, queries[f"fast_{self._kind}"], params)
+        counted = cursor.fetchone() if refusal is None else None
+        if counted is None or counted[0] != rows:
+            cursor.execute(queries["rollback_to_savepoint"])
+            if refusal is not None and refusal.sqlstate[:2] not in ROW_FAULT_CLASSES:
+                raise refusal
+            return False
+        cursor.execute(queries["release_savepoint"])
+        written.add(*counted)
+        return True
+
     def _write_part(
-        self, cursor: db.Cursor, first: int, last: int, stageable: list[int] | None
+        self,
+        cursor: db.Cursor,
+        first: int,
+        last: int,
+        stageable: list[int] | None,
+        written: Written,
     ) -> None:
         """Stage and write the rows numbered first..last; split the part when PostgreSQL
         refuses a row's data, and record a refused row standing alone."""
-        refusal = self._attempt(cursor, first, last)
+        refusal = self._attempt(cursor, first, last, written)
         if refusal is None:
             return
         if refusal.sqlstate[:2] not in ROW_FAULT_CLASSES:
@@ -125,12 +175,14 @@ class BatchWriter:
             log.warning("import_row_refused", kind=self._kind, reason=detail)
             return
         middle = len(part) // 2
-        self._write_part(cursor, part[0], part[middle - 1], stageable)
-        self._write_part(cursor, part[middle], part[-1], stageable)
+        self._write_part(cursor, part[0], part[middle - 1], stageable, written)
+        self._write_part(cursor, part[middle], part[-1], stageable, written)
 
-    def _attempt(self, cursor: db.Cursor, first: int, last: int) -> errors.DatabaseError | None:
+    def _attempt(
+        self, cursor: db.Cursor, first: int, last: int, written: Written
+    ) -> errors.DatabaseError | None:
         """One part under a savepoint: rolled back to it, with PostgreSQL's refusal, when
-        refused."""
+        refused; what it wrote is added to `written` when it was not."""
         queries, kind = self._queries, self._kind
         cursor.execute(queries["savepoint"])
         steps = (
@@ -145,10 +197,14 @@ class BatchWriter:
             (f"settle_{kind}", None),
             (f"taken_{kind}", None),
         )
+        counted: tuple[int, int | None, int | None] = (0, None, None)
         for name, params in steps:
             refusal = db.execute_or_refusal(cursor, queries[name], params)
             if refusal is not None:
                 cursor.execute(queries["rollback_to_savepoint"])
                 return refusal
+            if name.startswith("insert_"):
+                counted = cursor.fetchone() or counted
         cursor.execute(queries["release_savepoint"])
+        written.add(*counted)
         return None

@@ -209,6 +209,41 @@ SELECT n FROM import_rows
 WHERE place NOT IN ('missing_guid', 'missing_created_at', 'missing_raw_message')
 ORDER BY n;
 
+-- name: fast_check_app
+-- The common batch: every row has a place and none of their guids is stored. It is written
+-- straight into the event table (fast_app), without staging; when that is refused or writes
+-- fewer rows (a consumer stored a guid meanwhile), it is rolled back and staged after all.
+SELECT bool_and(r.place IN ('before', 'after'))
+       AND NOT EXISTS (SELECT FROM import_rows x JOIN app_usage_events e ON e.guid = x.guid)
+FROM import_rows r;
+
+-- name: fast_check_service
+SELECT bool_and(r.place IN ('before', 'after'))
+       AND NOT EXISTS (SELECT FROM import_rows x JOIN service_usage_events e ON e.guid = x.guid)
+FROM import_rows r;
+
+-- name: fast_app
+WITH written AS (
+    INSERT INTO app_usage_events (id, guid, created_at, raw_message, foundation)
+    SELECT id, guid, created_at, raw_message::jsonb, %(foundation)s
+    FROM import_rows
+    ORDER BY guid
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT count(*), min(id), max(id) FROM written;
+
+-- name: fast_service
+WITH written AS (
+    INSERT INTO service_usage_events (id, guid, created_at, raw_message, foundation)
+    SELECT id, guid, created_at, raw_message::jsonb, %(foundation)s
+    FROM import_rows
+    ORDER BY guid
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT count(*), min(id), max(id) FROM written;
+
 -- name: stage_app
 -- Rows left out for their place are staged too: a row PostgreSQL refuses is reported so.
 INSERT INTO app_usage_events_import (id, guid, created_at, raw_message, foundation, source_id, place)
@@ -246,9 +281,9 @@ WHERE e.guid = s.guid AND s.guid = s.service_instance_guid AND e.created_at <> s
   AND s.api_guid IS NULL;
 
 -- name: settle_app
--- Staged rows whose guid is stored: 'stored' when the stored event has the same facts (the
--- consumer's comparison, consumer/sql/writer.sql app_conflicts: names may differ between v2
--- and v3 of one event), else 'conflict'.
+-- Staged rows whose guid is stored (not by this import at their place): 'stored' when the
+-- stored event has the same facts (the consumer's comparison, consumer/sql/writer.sql
+-- app_conflicts: names may differ between v2 and v3 of one event), else 'conflict'.
 UPDATE app_usage_events_import s
 SET outcome = CASE
         WHEN (e.created_at, e.state, e.previous_state, e.instance_count,
@@ -263,7 +298,8 @@ SET outcome = CASE
         THEN 'stored' ELSE 'conflict' END,
     held_guid = e.guid, held_id = e.id, held_foundation = e.foundation
 FROM app_usage_events e
-WHERE e.guid = s.guid AND s.outcome IS NULL;
+WHERE e.guid = s.guid AND s.outcome IS NULL
+  AND (e.foundation, e.id) IS DISTINCT FROM (s.foundation, s.id);
 
 -- name: settle_service
 UPDATE service_usage_events_import s
@@ -276,11 +312,13 @@ SET outcome = CASE
         THEN 'stored' ELSE 'conflict' END,
     held_guid = e.guid, held_id = e.id, held_foundation = e.foundation
 FROM service_usage_events e
-WHERE e.guid = s.guid AND s.outcome IS NULL;
+WHERE e.guid = s.guid AND s.outcome IS NULL
+  AND (e.foundation, e.id) IS DISTINCT FROM (s.foundation, s.id);
 
 -- name: insert_app
 -- No conflict target: a guid a consumer stored meanwhile, and an id another event holds, are
--- both skipped here and told apart by settle_app and taken_app.
+-- both skipped here and told apart by settle_app (again) and taken_app. Returns how many rows
+-- were written and their lowest and highest ids.
 WITH written AS (
     INSERT INTO app_usage_events (id, guid, api_guid, created_at, raw_message, foundation)
     SELECT id, guid, api_guid, created_at, raw_message, foundation
@@ -288,10 +326,9 @@ WITH written AS (
     WHERE outcome IS NULL AND place IN ('before', 'after')
     ORDER BY guid
     ON CONFLICT DO NOTHING
-    RETURNING guid, id
+    RETURNING id
 )
-UPDATE app_usage_events_import s SET outcome = 'imported'
-FROM written WHERE s.guid = written.guid AND s.id = written.id;
+SELECT count(*), min(id), max(id) FROM written;
 
 -- name: insert_service
 WITH written AS (
@@ -301,25 +338,29 @@ WITH written AS (
     WHERE outcome IS NULL AND place IN ('before', 'after')
     ORDER BY guid
     ON CONFLICT DO NOTHING
-    RETURNING guid, id
+    RETURNING id
 )
-UPDATE service_usage_events_import s SET outcome = 'imported'
-FROM written WHERE s.guid = written.guid AND s.id = written.id;
+SELECT count(*), min(id), max(id) FROM written;
 
 -- name: taken_app
--- Placed rows neither written nor stored under their guid: their id is held by another event.
+-- Placed rows not written (no event holds their guid at their id): their id is held by
+-- another event.
 UPDATE app_usage_events_import s
 SET outcome = 'id_taken',
     held_guid = (SELECT e.guid FROM app_usage_events e
                  WHERE e.foundation = s.foundation AND e.id = s.id)
-WHERE s.outcome IS NULL AND s.place IN ('before', 'after');
+WHERE s.outcome IS NULL AND s.place IN ('before', 'after')
+  AND NOT EXISTS (SELECT FROM app_usage_events e
+                  WHERE e.guid = s.guid AND e.foundation = s.foundation AND e.id = s.id);
 
 -- name: taken_service
 UPDATE service_usage_events_import s
 SET outcome = 'id_taken',
     held_guid = (SELECT e.guid FROM service_usage_events e
                  WHERE e.foundation = s.foundation AND e.id = s.id)
-WHERE s.outcome IS NULL AND s.place IN ('before', 'after');
+WHERE s.outcome IS NULL AND s.place IN ('before', 'after')
+  AND NOT EXISTS (SELECT FROM service_usage_events e
+                  WHERE e.guid = s.guid AND e.foundation = s.foundation AND e.id = s.id);
 
 -- name: refused
 INSERT INTO event_import_left_out (import_id, source_id, guid, created_at, reason, detail)
@@ -365,39 +406,32 @@ WHERE outcome IN ('conflict', 'id_taken')
 
 -- name: record_batch_app
 -- The batch's counts into the import record, in the batch's transaction: `rows` source rows
--- read up to `done`; what is neither imported nor stored already is not imported.
+-- read up to `done`, `imported` of them written with ids `lowest`..`highest`; what is
+-- neither imported nor stored already is not imported.
 UPDATE event_imports i
 SET done_source_id = %(done)s,
-    imported = i.imported + c.imported,
+    imported = i.imported + %(imported)s,
     already_stored = i.already_stored + c.stored,
-    not_imported = i.not_imported + %(rows)s - c.imported - c.stored,
-    lowest_id = least(i.lowest_id, c.lowest_id),
-    highest_id = greatest(i.highest_id, c.highest_id),
+    not_imported = i.not_imported + %(rows)s - %(imported)s - c.stored,
+    lowest_id = least(i.lowest_id, %(lowest)s),
+    highest_id = greatest(i.highest_id, %(highest)s),
     updated_at = now()
-FROM (SELECT count(*) FILTER (WHERE outcome = 'imported') AS imported,
-             count(*) FILTER (WHERE outcome = 'stored') AS stored,
-             min(id) FILTER (WHERE outcome = 'imported') AS lowest_id,
-             max(id) FILTER (WHERE outcome = 'imported') AS highest_id
-      FROM app_usage_events_import) c
+FROM (SELECT count(*) AS stored FROM app_usage_events_import WHERE outcome = 'stored') c
 WHERE i.import_id = %(import_id)s
-RETURNING c.imported, c.stored;
+RETURNING c.stored;
 
 -- name: record_batch_service
 UPDATE event_imports i
 SET done_source_id = %(done)s,
-    imported = i.imported + c.imported,
+    imported = i.imported + %(imported)s,
     already_stored = i.already_stored + c.stored,
-    not_imported = i.not_imported + %(rows)s - c.imported - c.stored,
-    lowest_id = least(i.lowest_id, c.lowest_id),
-    highest_id = greatest(i.highest_id, c.highest_id),
+    not_imported = i.not_imported + %(rows)s - %(imported)s - c.stored,
+    lowest_id = least(i.lowest_id, %(lowest)s),
+    highest_id = greatest(i.highest_id, %(highest)s),
     updated_at = now()
-FROM (SELECT count(*) FILTER (WHERE outcome = 'imported') AS imported,
-             count(*) FILTER (WHERE outcome = 'stored') AS stored,
-             min(id) FILTER (WHERE outcome = 'imported') AS lowest_id,
-             max(id) FILTER (WHERE outcome = 'imported') AS highest_id
-      FROM service_usage_events_import) c
+FROM (SELECT count(*) AS stored FROM service_usage_events_import WHERE outcome = 'stored') c
 WHERE i.import_id = %(import_id)s
-RETURNING c.imported, c.stored;
+RETURNING c.stored;
 
 -- name: savepoint
 SAVEPOINT import_part;

@@ -323,3 +323,37 @@ def test_import_keeps_an_earlier_purge_snapshot_row_under_a_derived_guid(
         (derived, process["process_guid"], OLD),
         (process["process_guid"], None, LIVE),
     ]
+
+
+def test_import_reports_an_id_another_event_took_between_runs(
+    source_url: str, database_url: str
+) -> None:
+    """An event written by hand into the import's block between two runs keeps its id; the
+    source event that wanted it is left out, naming the holder."""
+    live = History()
+    _apps(live, LIVE, 3)
+    event_rows.insert(database_url, live)
+    source = History()
+    guids = _apps(source, OLD, 10)
+    collector_source.fill(source_url, source)
+    stop = threading.Event()
+    importing.run_import(
+        source_url, database_url, batch_size=4, stop=stop, progress=importing.StopAfter(stop, 1)
+    )
+    intruder = History()
+    intruder.app(OLD, "STARTED", "default", **_process(9))
+    event_rows.insert(
+        database_url, History(apps=[dataclasses.replace(intruder.apps[0], id=-2)])
+    )  # where source id 8 goes (block ends at 0: source id - 10)
+
+    outcome = importing.run_import(source_url, database_url, batch_size=4)[APP]
+
+    importing.assert_adds_up(outcome)
+    assert importing.left_out(database_url) == {"id_taken": [guids[7]]}
+    groups = outcome.left_out
+    assert (
+        groups[0].detail == f"id -2 of foundation default is held by event {intruder.apps[0].guid}"
+    )
+    stored = dict(importing.stored(database_url, APP))
+    assert stored[-2] == intruder.apps[0].guid
+    assert [stored[n - 10] for n in range(1, 11) if n != 8] == guids[:7] + guids[8:]
