@@ -377,10 +377,10 @@ UNION ALL
 SELECT %(import_id)s, source_id, coalesce(api_guid, guid), created_at,
        coalesce(outcome, place),
        CASE outcome
-           WHEN 'conflict' THEN format('stored as id %%s of foundation %%s with other facts',
-                                       held_id, held_foundation)
-           WHEN 'id_taken' THEN format('id %%s of foundation %%s is held by event %%s',
-                                       id, foundation, held_guid)
+           WHEN 'conflict' THEN 'stored as id ' || held_id || ' of foundation '
+                                || held_foundation || ' with other facts'
+           WHEN 'id_taken' THEN 'id ' || id || ' of foundation ' || foundation
+                                || ' is held by event ' || coalesce(held_guid, '(none now)')
        END
 FROM app_usage_events_import
 WHERE outcome IN ('conflict', 'id_taken')
@@ -395,10 +395,10 @@ UNION ALL
 SELECT %(import_id)s, source_id, coalesce(api_guid, guid), created_at,
        coalesce(outcome, place),
        CASE outcome
-           WHEN 'conflict' THEN format('stored as id %%s of foundation %%s with other facts',
-                                       held_id, held_foundation)
-           WHEN 'id_taken' THEN format('id %%s of foundation %%s is held by event %%s',
-                                       id, foundation, held_guid)
+           WHEN 'conflict' THEN 'stored as id ' || held_id || ' of foundation '
+                                || held_foundation || ' with other facts'
+           WHEN 'id_taken' THEN 'id ' || id || ' of foundation ' || foundation
+                                || ' is held by event ' || coalesce(held_guid, '(none now)')
        END
 FROM service_usage_events_import
 WHERE outcome IN ('conflict', 'id_taken')
