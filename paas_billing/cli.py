@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reporter": ("reporter.main", "answer usage report requests from RabbitMQ"),
     "api": ("tenant_api.main", "serve usage reports over HTTP to UAA-authenticated users"),
     "migrate": ("paas_billing.migrate_command", "create or upgrade the database schema"),
+    "import": ("paas_billing.import_command", "import the original collector's event history"),
     "report": ("reporter.client", "request a usage report and print it"),
     "simulate": ("simulator.main", "run the built-in Cloud Foundry API simulator"),
     "demo": ("paas_billing.demo", "run the whole system locally, without Docker"),

@@ -115,6 +115,22 @@ def copy_or_refusal(cursor: Cursor, sql: str, data: IO[bytes]) -> errors.Databas
     return None
 
 
+def execute_or_refusal(
+    cursor: Cursor, sql: str, params: dict[str, Any] | None = None
+) -> errors.DatabaseError | None:
+    """Run a statement; return PostgreSQL's refusal instead of raising it (so that the caller
+    can roll back to a savepoint). A lost connection still raises."""
+    try:
+        cursor.execute(sql, params)
+    except psycopg2.Error as exc:
+        error = translate(exc)
+        if not isinstance(error, errors.DatabaseError):
+            raise error from exc
+        error.__cause__ = exc
+        return error
+    return None
+
+
 def is_closed(conn: Connection) -> bool:
     """True when the connection is closed or broken and must be replaced."""
     return bool(conn.closed)
