@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("paas_billing.demo", "run the whole system locally, without Docker"),
     "dead-letters": ("consumer.dead_letter_command", "list or replay dead-lettered events"),
     "pricing": ("paas_billing.pricing_command", "apply a pricing file, or show the one in force"),
+    "bill": ("reporter.bill_client", "request a bill and print it"),
+    "bills": ("paas_billing.bills_command", "close a month: store every org's bill of it"),
 }
 
 

@@ -1,14 +1,16 @@
-"""Turn a request body into a reply: validate, compute over the database, retry when down."""
+"""Turn a request body into a reply body: validate, compute a usage report or a bill over the
+database, retry while it is down."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import structlog
 
-from reporter import protocol, usage
+from reporter import bill, bill_assembly, bill_protocol, protocol, usage
 from reporter.metrics import ReporterMetrics
 from reporter.settings import ReporterSettings
 from shared import db, errors
@@ -28,6 +30,18 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Answer(NamedTuple):
+    """A reply body, the outcome it is counted under, and how many rows or lines it holds."""
+
+    body: bytes
+    outcome: str
+    rows: int
+
+
+def _error(code: protocol.ErrorCode, message: str, field: str | None = None) -> Answer:
+    return Answer(protocol.to_body(protocol.error_reply(code, message, field)), code.value, 0)
+
+
 class Answerer:
     """Holds a read-only database connection; answers one request at a time."""
 
@@ -45,32 +59,54 @@ class Answerer:
         self._conn: db.Connection | None = None
         self._helpers: list[db.Connection] = []
 
-    def answer(self, body: bytes) -> tuple[protocol.Reply, str]:
-        """The reply and its outcome label; never raises for a bad request or a down database."""
+    def answer(self, body: bytes) -> Answer:
+        """The reply body, its outcome and size; never raises for a bad request or a down
+        database. A request with `"type": "bill"` gets a bill, any other a usage report."""
         try:
-            request = protocol.parse_request(body)
+            request = bill_protocol.parse(body)
         except errors.InvalidRequest as exc:
             log.info("request_invalid", field=exc.field, error=str(exc))
             code = protocol.ErrorCode.INVALID_REQUEST
             # The message echoes the bad value: never echo credentials, even the client's own.
             message = shared_logging.redact_text(str(exc))
-            return protocol.error_reply(code, message, exc.field), code.value
-        return self._compute(request)
+            return _error(code, message, exc.field)
+        if isinstance(request, bill_protocol.BillRequest):
+            return self._with_database(lambda: self._bill(request), "bill")
+        return self._with_database(lambda: self._report(request), "report")
 
-    def _compute(self, request: protocol.ReportRequest) -> tuple[protocol.Reply, str]:
+    def _report(self, request: protocol.ReportRequest) -> Answer:
+        report = usage.compute(
+            self._connection(),
+            request,
+            self._clock(),
+            statement_timeout_ms=self._timeout_ms(),
+            helpers=self._helper_connections(),
+        )
+        body = protocol.to_body(protocol.OkReply(report=report))
+        return Answer(body, "ok", len(report.rows))
+
+    def _bill(self, request: bill_protocol.BillRequest) -> Answer:
+        bill_body = bill.compute(
+            self._connection(),
+            request,
+            self._clock(),
+            statement_timeout_ms=self._timeout_ms(),
+            helpers=self._helper_connections(),
+        )
+        lines = sum(len(org["lines"]) for org in bill_body["orgs"])
+        return Answer(bill_assembly.reply_body(bill_body), "ok", lines)
+
+    def _timeout_ms(self) -> int:
+        return int(self._settings.report_statement_timeout.total_seconds() * 1000)
+
+    def _with_database(self, compute: Callable[[], Answer], what: str) -> Answer:
+        """`compute()`, retried with backoff while the database is unavailable; an error
+        reply when it stays so or refuses the query."""
         wait = self._settings.report_db_retry_wait.total_seconds()
         attempts = self._settings.report_db_retries + 1
-        timeout_ms = int(self._settings.report_statement_timeout.total_seconds() * 1000)
         for attempt in range(1, attempts + 1):
             try:
-                report = usage.compute(
-                    self._connection(),
-                    request,
-                    self._clock(),
-                    statement_timeout_ms=timeout_ms,
-                    helpers=self._helper_connections(),
-                )
-                return protocol.OkReply(report=report), "ok"
+                return compute()
             except errors.DatabaseUnavailable as exc:
                 self._metrics.errors.labels(kind="database").inc()
                 self.close()
@@ -84,13 +120,11 @@ class Answerer:
                 wait = min(wait * 2, MAX_RETRY_WAIT_SECONDS)
             except errors.DatabaseError:
                 self._metrics.errors.labels(kind="database").inc()
-                log.exception("report_failed")
+                log.exception(f"{what}_failed")
                 self.close()
-                code = protocol.ErrorCode.INTERNAL
-                return protocol.error_reply(code, "the report query failed"), code.value
-        code = protocol.ErrorCode.UNAVAILABLE
+                return _error(protocol.ErrorCode.INTERNAL, f"the {what} query failed")
         message = f"the database is unavailable after {attempts} attempts; try again later"
-        return protocol.error_reply(code, message), code.value
+        return _error(protocol.ErrorCode.UNAVAILABLE, message)
 
     def _connection(self) -> db.Connection:
         if self._conn is None or db.is_closed(self._conn):

@@ -234,11 +234,17 @@ class _Pricer:
             self.latest[slot], self.terms[slot] = start, terms
 
     def lines(self) -> dict[LineKey, Line]:
-        """Every line whose ex_vat is not zero."""
+        """Every line whose ex_vat is not zero, amounts without trailing zeros (`0`, not
+        `0E-32`; `0.5`, not `0.50000`): the sums are exact to the context's 28 digits, so
+        normalising in it loses nothing."""
         ex_vats, vats, latest_terms = self.ex_vat, self.vat, self.terms
+        normalize = self.tariff.context.normalize
         lines: dict[Any, Line] = {
             key: Line(
-                ex_vats[slot], vats[slot], latest_terms[slot].plan_name, latest_terms[slot].vat_code
+                normalize(ex_vats[slot]),
+                normalize(vats[slot]),
+                latest_terms[slot].plan_name,
+                latest_terms[slot].vat_code,
             )
             for key, slot in self.slots.items()
             if ex_vats[slot]

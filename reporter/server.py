@@ -21,7 +21,7 @@ import pika
 import structlog
 
 from reporter import protocol, replies
-from reporter.answer import Answerer
+from reporter.answer import Answer, Answerer
 from reporter.metrics import ReporterMetrics
 from shared import amqp, amqp_deliveries, errors, topology
 from shared.backoff import Backoff
@@ -129,12 +129,10 @@ class Server:
             if problem is not None:
                 code = protocol.ErrorCode.INVALID_REQUEST
                 message = f"the request's AMQP properties cannot be read: {problem}"
-                reply: protocol.Reply = protocol.error_reply(code, message, "properties")
-                body_out, outcome = protocol.to_body(reply), code.value
+                reply = protocol.error_reply(code, message, "properties")
+                body_out, outcome, rows = protocol.to_body(reply), code.value, 0
             else:
-                reply, body_out, outcome = self._answer(connection, body)
-            rows = len(reply.report.rows) if isinstance(reply, protocol.OkReply) else 0
-            del reply  # a large report is not kept while its reply is sent
+                body_out, outcome, rows = self._answer(connection, body)
             body_out, outcome = self._fitting(body_out, outcome)
             sent, why = self._replier.send(reply_to, properties.correlation_id, body_out)
             if sent is not replies.Sent.DELIVERED:
@@ -154,7 +152,7 @@ class Server:
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
 
-    def _answer(self, connection: Any, body: bytes) -> tuple[protocol.Reply, bytes, str]:
+    def _answer(self, connection: Any, body: bytes) -> Answer:
         """Compute on the worker thread while this one keeps both connections alive."""
         future = self._worker.submit(self._safe_answer, body)
         # Wake the event pump as soon as the answer is ready.
@@ -178,15 +176,14 @@ class Server:
         )
         return protocol.to_body(protocol.error_reply(code, message)), code.value
 
-    def _safe_answer(self, body: bytes) -> tuple[protocol.Reply, bytes, str]:
-        """The reply, its body (serialised once, here: what fails to serialise is never sent)
-        and the outcome; an internal error reply if anything failed."""
+    def _safe_answer(self, body: bytes) -> Answer:
+        """The reply body (serialised by the answerer: what fails to serialise is never sent),
+        its outcome and size; an internal error reply if anything failed."""
         try:
-            reply, outcome = self._answerer.answer(body)
-            return reply, protocol.to_body(reply), outcome
+            return self._answerer.answer(body)
         except Exception:  # the loop's edge: never let one request kill the reporter
             log.exception("request_failed")
             self._metrics.errors.labels(kind="internal").inc()
             code = protocol.ErrorCode.INTERNAL
             failed = protocol.error_reply(code, "the reporter failed to build a reply")
-            return failed, protocol.to_body(failed), code.value
+            return Answer(protocol.to_body(failed), code.value, 0)

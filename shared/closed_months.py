@@ -141,7 +141,8 @@ def _plan_changes(
         else:
             for (since, was), (_, becomes) in zip(before, after, strict=True):
                 found += [
-                    f"plan {plan} version from {pricing.moment_text(since)}: {change}"
+                    f"plan {plan} version {was.name!r} (in force there from "
+                    f"{pricing.moment_text(since)}): {change}"
                     for change in _version_changes(was, becomes)
                 ]
     return found

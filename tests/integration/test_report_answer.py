@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 from prometheus_client import CollectorRegistry
 
-from reporter import protocol
 from reporter.answer import Answerer
 from reporter.metrics import ReporterMetrics
 from reporter.settings import ReporterSettings
@@ -28,9 +28,10 @@ def _answerer(database_url: str, waits: list[float]) -> tuple[Answerer, Collecto
 def test_report_answer_unavailable_after_bounded_retries() -> None:
     waits: list[float] = []
     answerer, registry = _answerer("postgresql://postgres@127.0.0.1:1/none", waits)
-    reply, outcome = answerer.answer(GOOD)
-    assert isinstance(reply, protocol.ErrorReply)
-    assert (reply.error.code, outcome) == (protocol.ErrorCode.UNAVAILABLE, "unavailable")
+    answer = answerer.answer(GOOD)
+    reply = orjson.loads(answer.body)
+    assert (reply["status"], reply["error"]["code"]) == ("error", "unavailable")
+    assert answer.outcome == "unavailable"
     assert waits == [0.01, 0.02]
     assert (
         registry.get_sample_value("paas_billing_reporter_errors_total", {"kind": "database"}) == 3
@@ -39,8 +40,12 @@ def test_report_answer_unavailable_after_bounded_retries() -> None:
 
 def test_report_answer_ok_and_invalid(database_url: str) -> None:
     answerer, _ = _answerer(database_url, [])
-    reply, outcome = answerer.answer(GOOD)
-    assert isinstance(reply, protocol.OkReply) and outcome == "ok"
-    bad, outcome = answerer.answer(b"{}")
-    assert isinstance(bad, protocol.ErrorReply) and bad.error.field == "from"
+    answer = answerer.answer(GOOD)
+    assert orjson.loads(answer.body)["status"] == "ok" and answer.outcome == "ok"
+    bad = orjson.loads(answerer.answer(b"{}").body)
+    assert bad["error"]["field"] == "from"
+    bill = orjson.loads(answerer.answer(b'{"type": "bill", ' + GOOD[1:]).body)
+    assert bill["status"] == "ok" and bill["bill"]["orgs"] == [] and bill["bill"]["closed"] is None
+    wrong = orjson.loads(answerer.answer(b'{"type": "invoice", ' + GOOD[1:]).body)
+    assert wrong["error"]["field"] == "type"
     answerer.close()

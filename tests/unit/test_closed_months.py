@@ -54,7 +54,7 @@ def test_closed_months_a_version_from_inside_the_month_is_refused() -> None:
 
 def test_closed_months_a_version_from_before_the_month_replacing_it_is_refused() -> None:
     [line] = changes(with_version("2026-08-01"))
-    assert "plan app version from 2026-09-01T00:00:00Z: component 'compute' formula" in line
+    assert "plan app version 'app' (in force there from 2026-09-01T00:00:00Z): component" in line
     assert "would become '$time_in_seconds * 0.02'" in line
     assert "closed month 2026-09" in line
 
