@@ -169,6 +169,11 @@ def reply_body(bill: BillBody) -> bytes:
     return orjson.dumps({"status": "ok", "bill": bill}, default=_amount_text)
 
 
+def bill_body(bill: BillBody) -> bytes:
+    """The bill object alone as JSON (the HTTP API's body), amounts as in `reply_body`."""
+    return orjson.dumps(bill, default=_amount_text)
+
+
 def _amount_text(value: object) -> str:
     if isinstance(value, Decimal):
         return pricing.decimal_text(value)

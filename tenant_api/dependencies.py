@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from reporter import protocol
+from reporter import bill_protocol, protocol
 from tenant_api import access, tokens
 from tenant_api.metrics import ApiMetrics
 from tenant_api.reports import Reports
@@ -97,7 +97,7 @@ def guard(rule: access.Rule, decode: Callable[..., Q]) -> Callable[..., Allowed[
 
 
 def _orgs(query: object) -> tuple[str, ...] | None:
-    """The orgs a decoded query names (a report request's `org_guids`)."""
-    if isinstance(query, protocol.ReportRequest):
+    """The orgs a decoded query names (a report or bill request's `org_guids`)."""
+    if isinstance(query, protocol.ReportRequest | bill_protocol.BillRequest):
         return query.org_guids
     return None

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from reporter import protocol
+from reporter import bill_protocol, protocol
 from shared import errors
 
 # Longest guid accepted in a filter (CONTRACT "HTTP API").
@@ -21,6 +21,8 @@ MAX_VALUES = protocol.MAX_FILTER_ITEMS
 # Parameters of GET /v1/usage: the singles, then the repeatable filters (-> request field).
 USAGE_SINGLES = ("from", "to", "group_by")
 USAGE_FILTERS = {"org_guid": "org_guids", "space_guid": "space_guids", "foundation": "foundations"}
+# Parameters of GET /v1/bills: the window and the same repeatable filters.
+BILL_SINGLES = ("from", "to")
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,7 @@ def usage(params: Params) -> protocol.ReportRequest:
     """`GET /v1/usage`: from, to (RFC 3339 with offset), group_by, repeatable filters."""
     refuse_unknown(params, (*USAGE_SINGLES, *USAGE_FILTERS))
     singles = {name: params.one(name) for name in USAGE_SINGLES}
-    start = _time(singles, "from")
-    end = _time(singles, "to")
-    if start >= end:
-        raise errors.InvalidRequest(
-            f"from ({singles['from']}) must be earlier than to ({singles['to']})", "from"
-        )
+    start, end = _window(singles)
     group_by = singles["group_by"]
     if group_by is None:
         group_by = protocol.GroupBy.RESOURCE.value
@@ -65,11 +62,25 @@ def usage(params: Params) -> protocol.ReportRequest:
     )
 
 
+def bills(params: Params) -> bill_protocol.BillRequest:
+    """`GET /v1/bills`: from, to (RFC 3339 with offset), repeatable filters."""
+    refuse_unknown(params, (*BILL_SINGLES, *USAGE_FILTERS))
+    singles = {name: params.one(name) for name in BILL_SINGLES}
+    start, end = _window(singles)
+    filters = {field: guids(params, name) for name, field in USAGE_FILTERS.items()}
+    return bill_protocol.BillRequest(from_=start, to=end, **filters)
+
+
+def nothing(params: Params) -> None:
+    """A route that takes no parameters: any one is refused, naming it."""
+    refuse_unknown(params, ())
+
+
 def refuse_unknown(params: Params, known: Collection[str]) -> None:
     for name in sorted(params.names() - set(known)):
+        takes = f"takes {', '.join(known)}" if known else "takes no parameters"
         raise errors.InvalidRequest(
-            f"unknown parameter {_show(name)}; this endpoint takes {', '.join(known)}",
-            _printable(name),
+            f"unknown parameter {_show(name)}; this endpoint {takes}", _printable(name)
         )
 
 
@@ -88,6 +99,16 @@ def guids(params: Params, name: str) -> tuple[str, ...] | None:
         if not value.isprintable():
             raise errors.InvalidRequest(f"{name} holds a control character: {_show(value)}", name)
     return tuple(dict.fromkeys(values)) or None
+
+
+def _window(singles: dict[str, str | None]) -> tuple[datetime, datetime]:
+    start = _time(singles, "from")
+    end = _time(singles, "to")
+    if start >= end:
+        raise errors.InvalidRequest(
+            f"from ({singles['from']}) must be earlier than to ({singles['to']})", "from"
+        )
+    return start, end
 
 
 def _time(singles: dict[str, str | None], name: str) -> datetime:

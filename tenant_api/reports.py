@@ -1,4 +1,5 @@
-"""Reports for the API, computed by the reporters' own code (`reporter.usage.compute`).
+"""Reports, bills and the pricing for the API, computed by the reporters' own code
+(`reporter.usage`, `reporter.bill`, `shared.pricing_store`).
 
 A pooled connection may have died since its last use (PostgreSQL restarted): a report that
 loses its connection is tried once more on a fresh one before the database is called
@@ -10,16 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import orjson
 
-from reporter import protocol, usage
-from shared import errors
+from paas_billing import pricing_show
+from reporter import bill, bill_assembly, bill_protocol, protocol, usage
+from shared import db, errors, pricing_store
 from tenant_api import pool
 from tenant_api.metrics import ApiMetrics
 
 # Attempts at a report when the connection is lost under it.
 ATTEMPTS = 2
+T = TypeVar("T")
 
 
 def _utc_now() -> datetime:
@@ -41,13 +45,40 @@ class Reports:
 
     def usage(self, request: protocol.ReportRequest) -> bytes:
         """The JSON body of the report: exactly the `report` object of a queue reply."""
-        report = self._compute(request)
+        report = self._compute(
+            lambda conn: usage.compute(
+                conn, request, self._clock(), statement_timeout_ms=self._timeout_ms
+            )
+        )
         started = time.perf_counter()
         body = orjson.dumps(report.model_dump(mode="json", by_alias=True))
         self._metrics.stage.labels(stage="serialize").observe(time.perf_counter() - started)
         return body
 
-    def _compute(self, request: protocol.ReportRequest) -> protocol.Report:
+    def bill(self, request: bill_protocol.BillRequest) -> bytes:
+        """The JSON body of the bill: exactly the `bill` object of a queue reply."""
+        computed = self._compute(
+            lambda conn: bill.compute(
+                conn, request, self._clock(), statement_timeout_ms=self._timeout_ms
+            )
+        )
+        started = time.perf_counter()
+        body = bill_assembly.bill_body(computed)
+        self._metrics.stage.labels(stage="serialize").observe(time.perf_counter() - started)
+        return body
+
+    def pricing(self) -> bytes:
+        """The pricing in force (as a pricing file), the file it came from, the closed months."""
+
+        def load(conn: db.Connection) -> dict[str, Any]:
+            with db.transaction(conn) as cursor:
+                in_force = pricing_store.load(cursor)
+                closed = pricing_store.closed(cursor)
+            return pricing_show.as_document(in_force, closed)
+
+        return orjson.dumps(self._compute(load))
+
+    def _compute(self, compute: Callable[[db.Connection], T]) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             waiting = time.perf_counter()
             try:
@@ -55,9 +86,7 @@ class Reports:
                     started = time.perf_counter()
                     self._metrics.stage.labels(stage="db_wait").observe(started - waiting)
                     try:
-                        return usage.compute(
-                            conn, request, self._clock(), statement_timeout_ms=self._timeout_ms
-                        )
+                        return compute(conn)
                     finally:
                         elapsed = time.perf_counter() - started
                         self._metrics.stage.labels(stage="report").observe(elapsed)

@@ -1,8 +1,8 @@
 """The `/v1` handlers: thin, each behind one `dependencies.guard`.
 
 A handler receives an `Allowed` request (token verified, query decoded, access decided) and
-only computes. Adding `/v1/bills` or `/v1/pricing` is a decoder in `queries`, a guard with
-its rule, and a handler of a few lines here.
+only computes. A new route is a decoder in `queries`, a guard with its rule, and a handler of
+a few lines here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from reporter import protocol
+from reporter import bill_protocol, protocol
 from tenant_api import access, dependencies, problems, queries
 from tenant_api.dependencies import Allowed
 
@@ -53,6 +53,42 @@ def usage_query(
 USAGE = dependencies.guard(access.Rule.ORG_SCOPED, usage_query)
 
 
+def bills_query(
+    request: Request,
+    from_: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="Window start, RFC 3339 with offset (inclusive).",
+            examples=["2026-10-01T00:00:00Z"],
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        Query(
+            description="Window end, RFC 3339 with offset (exclusive).",
+            examples=["2026-11-01T00:00:00Z"],
+        ),
+    ] = None,
+    org_guid: Annotated[list[str] | None, Query(description=_ORG)] = None,
+    space_guid: Annotated[list[str] | None, Query(description="A space; repeatable.")] = None,
+    foundation: Annotated[list[str] | None, Query(description="A foundation; repeatable.")] = None,
+) -> bill_protocol.BillRequest:
+    """Decodes the query string itself, as `usage_query` does."""
+    return queries.bills(queries.Params(tuple(request.query_params.multi_items())))
+
+
+BILLS = dependencies.guard(access.Rule.ORG_SCOPED, bills_query)
+
+
+def pricing_query(request: Request) -> None:
+    """Takes no parameters."""
+    queries.nothing(queries.Params(tuple(request.query_params.multi_items())))
+
+
+PRICING = dependencies.guard(access.Rule.ANY_CALLER, pricing_query)
+
+
 @router.get(
     "/usage",
     summary="Usage report",
@@ -65,4 +101,32 @@ def get_usage(
 ) -> Response:
     wanted = allowed.query.model_copy(update={"org_guids": allowed.decision.orgs})
     body = dependencies.services(request).reports.usage(wanted)
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/bills",
+    summary="Bill",
+    description="The `bill` object of a bill reply over the queue, for the window [from, to): "
+    "lines per resource, plan and component with unrounded amounts as decimal strings, org "
+    "figures rounded half up to 2 places, totals, warnings, and for exactly a closed month "
+    "`closed` with `differs_now`.",
+    responses={200: {"model": bill_protocol.Bill, "description": "The bill."}},
+)
+def get_bills(
+    request: Request, allowed: Annotated[Allowed[bill_protocol.BillRequest], Depends(BILLS)]
+) -> Response:
+    wanted = allowed.query.model_copy(update={"org_guids": allowed.decision.orgs})
+    body = dependencies.services(request).reports.bill(wanted)
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/pricing",
+    summary="Pricing in force",
+    description="The pricing in force as a pricing file (every version past and future), the "
+    "applied file it came from, and the closed months. Any valid token may read it.",
+)
+def get_pricing(request: Request, _allowed: Annotated[Allowed[None], Depends(PRICING)]) -> Response:
+    body = dependencies.services(request).reports.pricing()
     return Response(body, media_type="application/json")

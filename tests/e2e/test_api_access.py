@@ -18,9 +18,10 @@ import orjson
 import pytest
 import requests
 
+from shared import db, pricing_file, pricing_store
 from simulator import keys
 from tests.simulator import fixtures
-from tests.support import api, event_rows, services
+from tests.support import api, event_rows, pricing_documents, services
 from tests.support.api import ORG_A, ORG_B, Stack
 
 
@@ -30,8 +31,23 @@ def stack(
 ) -> Iterator[Stack]:
     with services.cloned_database(postgres_admin_url, template_database) as database_url:
         event_rows.insert(database_url, api.history())
+        apply_pricing(database_url, pricing_documents.sample())
         with api.stack(database_url, Path(tmp_path_factory.mktemp("api"))) as running:
             yield running
+
+
+def apply_pricing(database_url: str, document: dict[str, Any]) -> None:
+    content = orjson.dumps(document)
+    conn = db.connect(database_url)
+    try:
+        pricing_store.apply(conn, content, "sample.json", pricing_file.parse(content))
+    finally:
+        conn.close()
+
+
+def billed_orgs(response: requests.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {org["org_guid"] for org in response.json()["orgs"]}
 
 
 def orgs_of(response: requests.Response) -> set[str]:
@@ -291,3 +307,50 @@ def test_api_openapi_document_describes_usage_as_answered(stack: Stack) -> None:
     assert (
         "/healthz" in document["paths"] and "security" not in document["paths"]["/healthz"]["get"]
     )
+
+
+# --------------------------------------------------------------------------- bills, pricing
+
+
+def test_api_bills_follow_the_same_access_rules(stack: Stack) -> None:
+    """Readers get every org's bill; managers their own org's only, and must name it."""
+    admin = stack.token("admin")
+    assert billed_orgs(stack.bills(admin)) == {ORG_A, ORG_B}
+    assert billed_orgs(stack.bills(admin, org_guid=ORG_B)) == {ORG_B}
+    manager = stack.token("billing")
+    assert billed_orgs(stack.bills(manager, org_guid=ORG_A)) == {ORG_A}
+    assert_error(stack.bills(manager, org_guid=ORG_B), 403, "forbidden")
+    assert_error(stack.bills(manager), 403, "forbidden")
+    assert_error(stack.bills(stack.token("norole"), org_guid=ORG_A), 403, "forbidden")
+    assert_unauthorized(stack.bills(None, org_guid=ORG_A))
+
+
+def test_api_bill_body_is_the_bill_object(stack: Stack) -> None:
+    """Amounts as decimal strings; one org's day at the sample's price: 24 GB-hours of an app
+    at $0.01 a GB-hour, USD at 0.8, 20% VAT."""
+    body = stack.bills(stack.token("admin"), org_guid=ORG_A).json()
+    assert body["currency"] == "GBP" and body["closed"] is None
+    [org] = body["orgs"]
+    assert (org["ex_vat"], org["vat"], org["inc_vat"]) == ("0.19", "0.04", "0.23")
+    [line] = org["lines"]
+    assert (line["component"], line["vat_code"], line["ex_vat"]) == ("compute", "standard", "0.192")
+
+
+def test_api_bills_bad_parameters_are_400_naming_the_field(stack: Stack) -> None:
+    admin = stack.token("admin")
+    error = assert_error(stack.get("/v1/bills", admin, {"to": WINDOW_PARAMS["to"]}), 400,
+                         "invalid_request")  # fmt: skip
+    assert error["field"] == "from"
+    error = assert_error(stack.bills(admin, group_by="org"), 400, "invalid_request")
+    assert error["field"] == "group_by"
+
+
+def test_api_pricing_is_for_any_valid_token(stack: Stack) -> None:
+    for user in ("norole", "developer"):
+        response = stack.get("/v1/pricing", stack.token(user))
+        assert response.status_code == 200, response.text
+        assert response.json()["pricing"]["currency"] == "GBP"
+    assert_unauthorized(stack.get("/v1/pricing", None))
+    error = assert_error(stack.get("/v1/pricing", stack.token("norole"), {"x": "1"}), 400,
+                         "invalid_request")  # fmt: skip
+    assert error["field"] == "x"

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 
 from reporter import client
-from tests.support import api, event_rows, processes
+from shared import db, pricing_file, pricing_store
+from tests.support import api, event_rows, pricing_documents, processes
 from tests.support.api import DAY, ORG_A, ORG_B
 from tests.support.wait import wait_until
 
@@ -106,3 +107,36 @@ def test_api_usage_bodies_equal_the_reporters_replies(
             assert reply is not None and reply["status"] == "ok", reply
             assert without_generated_at(over_http.json()) == without_generated_at(reply["report"])
             assert over_http.json()["rows"], params
+
+
+def test_api_bill_bodies_equal_the_reporters_replies(
+    database_url: str, amqp_url: str, tmp_path: Path
+) -> None:
+    event_rows.insert(database_url, rich_history())
+    pricing = orjson.dumps(pricing_documents.sample())
+    conn = db.connect(database_url)
+    try:
+        pricing_store.apply(conn, pricing, "sample.json", pricing_file.parse(pricing))
+    finally:
+        conn.close()
+    env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url}
+    with (
+        processes.running(processes.python_module("reporter", env)) as reporter,
+        api.stack(database_url, tmp_path) as stack,
+    ):
+        wait_until(lambda: "reporter_listening" in reporter.logs(), what="reporter listening")
+        admin, billing = stack.token("admin"), stack.token("billing")
+        cases: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+            (admin, {}, {}),
+            (billing, {"org_guid": ORG_A}, {"org_guids": [ORG_A]}),
+            (admin, {"org_guid": ORG_B, "space_guid": api.SPACE_B},
+             {"org_guids": [ORG_B], "space_guids": [api.SPACE_B]}),
+        ]  # fmt: skip
+        for token, params, body in cases:
+            over_http = stack.bills(token, **params)
+            assert over_http.status_code == 200, over_http.text
+            request = orjson.dumps({"type": "bill", **api.WINDOW, **body})
+            reply = client.call(amqp_url, request, timeout=30)
+            assert reply is not None and reply["status"] == "ok", reply
+            assert without_generated_at(over_http.json()) == without_generated_at(reply["bill"])
+            assert over_http.json()["orgs"], params

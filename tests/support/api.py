@@ -148,6 +148,9 @@ class Stack:
     def usage(self, token: str | None, **params: Any) -> requests.Response:
         return self.get("/v1/usage", token, params={**WINDOW, **params})
 
+    def bills(self, token: str | None, **params: Any) -> requests.Response:
+        return self.get("/v1/bills", token, params={**WINDOW, **params})
+
 
 def start_api(
     database_url: str, cf_api_address: str, **env: str
