@@ -200,4 +200,6 @@ class BillReply(_Frozen):
 
 def to_body(reply: BillReply | protocol.ErrorReply) -> bytes:
     """The JSON body of a reply: aliases such as `from`, amounts as strings, no floats."""
+    if isinstance(reply, protocol.ErrorReply):
+        return protocol.to_body(reply)
     return orjson.dumps(reply.model_dump(mode="json", by_alias=True))

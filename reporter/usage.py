@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 from reporter import gaps, parallel, protocol
 from shared import db, states
@@ -81,7 +81,13 @@ def guid_parts(parts: int) -> list[tuple[str | None, str | None]]:
     return list(zip([None, *bounds], [*bounds, None], strict=True))
 
 
-_RESOURCE_TYPES = {"process_usage": "app", "task_usage": "task", "staging_usage": "staging"}
+# The resource type of an app usage row.
+AppType = Literal["app", "task", "staging"]
+_RESOURCE_TYPES: dict[str, AppType] = {
+    "process_usage": "app",
+    "task_usage": "task",
+    "staging_usage": "staging",
+}
 
 
 def _run_job(cursor: db.Cursor, job: parallel.Job) -> list[Keyed]:
@@ -94,7 +100,7 @@ def _run_job(cursor: db.Cursor, job: parallel.Job) -> list[Keyed]:
 
 
 def app_row(
-    resource_type: str,
+    resource_type: AppType,
     foundation: str,
     guid: str,
     name: str | None,
@@ -106,8 +112,7 @@ def app_row(
     instance_seconds: float,
     mb_seconds: float,
 ) -> Keyed:
-    """The reply row of a process, task or staging (validated: pydantic-core is faster at it
-    than `model_construct` is at skipping it), with its place in the reply order."""
+    """The reply row of a process, task or staging, with its place in the reply order."""
     row = protocol.AppRow(
         resource_type=resource_type,
         resource_guid=guid,

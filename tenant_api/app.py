@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from tenant_api import dependencies, problems, routes
+from tenant_api import schemas as reply_schemas
 from tenant_api.access_log import AccessLog
 from tenant_api.dependencies import Services
 
@@ -57,8 +58,8 @@ def create_app(services: Services) -> FastAPI:
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, less the 422 it lists by default: this API answers a bad
-    parameter with its own 400 (`problems`), never a 422."""
+    """FastAPI's document, less the 422 it lists by default (this API answers a bad parameter
+    with its own 400, `problems`, never a 422), plus the msgspec reply schemas."""
     if app.openapi_schema is None:
         document = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -66,9 +67,10 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         for path in document["paths"].values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
-        schemas = document.get("components", {}).get("schemas", {})
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
+        schemas.update(reply_schemas.components())
         app.openapi_schema = document
     return app.openapi_schema
 

@@ -51,7 +51,7 @@ class Reports:
             )
         )
         started = time.perf_counter()
-        body = orjson.dumps(report.model_dump(mode="json", by_alias=True))
+        body = protocol.report_body(report)
         self._metrics.stage.labels(stage="serialize").observe(time.perf_counter() - started)
         return body
 

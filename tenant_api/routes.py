@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from reporter import bill_protocol, protocol
-from tenant_api import access, dependencies, problems, queries
+from tenant_api import access, dependencies, problems, queries, schemas
 from tenant_api.dependencies import Allowed
 
 router = APIRouter(prefix="/v1", responses=problems.V1_RESPONSES)
@@ -94,7 +94,7 @@ PRICING = dependencies.guard(access.Rule.ANY_CALLER, pricing_query)
     summary="Usage report",
     description="The `report` object of a usage reply over the queue, for the window "
     "[from, to): rows per resource (or space, or org), totals and warnings.",
-    responses={200: {"model": protocol.Report, "description": "The report."}},
+    responses={200: {"description": "The report.", "content": schemas.content(protocol.Report)}},
 )
 def get_usage(
     request: Request, allowed: Annotated[Allowed[protocol.ReportRequest], Depends(USAGE)]

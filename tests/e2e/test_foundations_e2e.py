@@ -58,7 +58,7 @@ def compute(database_url: str, request: bytes, now: datetime | None = None) -> d
         report = usage.compute(conn, parsed, now or datetime.now(UTC))
     finally:
         conn.close()
-    return report.model_dump(mode="json", by_alias=True)
+    return orjson.loads(protocol.report_body(report))
 
 
 def ask(amqp_url: str, request: bytes) -> dict[str, Any]:
