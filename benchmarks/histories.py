@@ -44,6 +44,34 @@ COLUMNS = ["id", "guid", "created_at", "raw_message", "foundation"]
 Event = tuple[datetime, dict[str, Any]]
 
 
+def pricing_document() -> dict[str, Any]:
+    """Prices for these histories, shaped like the demo's: per-second apps, tasks and staging
+    in USD billed in GBP with VAT, and hourly service plans (rounded up to the hour)."""
+
+    def per_second(resource_type: str, usd_per_gb_hour: str) -> dict[str, Any]:
+        per_gb = f"($memory_in_mb / 1024) * ({usd_per_gb_hour} / 3600)"
+        formula = f"$number_of_nodes * $time_in_seconds * {per_gb}"
+        return {"resource_type": resource_type, "name": f"{resource_type} per second",
+                "valid_from": "2017-01-01",
+                "components": [{"name": "compute", "currency": "USD", "vat": "standard",
+                                "formula": formula}]}  # fmt: skip
+
+    services = [
+        {"resource_type": "service", "service_plan_guid": guid, "name": f"plan-{guid[-1]}",
+         "valid_from": "2017-01-01", "storage_in_mb": 10240 * (n + 1),
+         "components": [{"name": "instance", "currency": "USD", "vat": "standard",
+                         "formula": f"ceil($time_in_seconds / 3600) * 0.0{n + 2}"}]}
+        for n, guid in enumerate(PLANS)
+    ]  # fmt: skip
+    return {
+        "currency": "GBP",
+        "currency_rates": [{"code": "USD", "valid_from": "2017-01-01", "rate": "0.79"}],
+        "vat_rates": [{"code": "standard", "valid_from": "2017-01-01", "rate": "0.2"}],
+        "plans": [per_second("app", "0.01"), per_second("task", "0.012"),
+                  per_second("staging", "0.005"), *services],
+    }  # fmt: skip
+
+
 def org_guid(n: int) -> str:
     return f"org-{n % ORGS:04d}".ljust(36, "0")
 

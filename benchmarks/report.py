@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import histories
-from reporter import answer, protocol, usage
-from shared import db, migrate
+from reporter import answer, bill, bill_assembly, bill_protocol, protocol, usage
+from shared import db, migrate, pricing_file, pricing_store
 
 WINDOW_FROM, WINDOW_TO = histories.WINDOW_FROM, histories.WINDOW_TO
 
@@ -175,6 +176,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     parser.add_argument(
+        "--database", help="a database --keep left loaded: time it again, load nothing"
+    )
+    parser.add_argument(
         "--helpers",
         type=int,
         default=answer.HELPER_CONNECTIONS,
@@ -182,8 +186,11 @@ def main() -> int:
     )
     args = parser.parse_args()
     admin = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"pb_bench_{uuid.uuid4().hex[:8]}"
     parts = urlsplit(admin)
+    if args.database:
+        reused = urlunsplit((parts.scheme, parts.netloc, "/" + args.database, parts.query, ""))
+        return run(reused, args, args.helpers, load=False)
+    name = f"pb_bench_{uuid.uuid4().hex[:8]}"
     url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
     control = psycopg2.connect(admin)
     control.autocommit = True
@@ -200,24 +207,25 @@ def main() -> int:
         control.close()
 
 
-def run(url: str, args: argparse.Namespace, helpers: int) -> int:
+def run(url: str, args: argparse.Namespace, helpers: int, *, load: bool = True) -> int:
     runs = args.runs
     migrate.apply(url)
     conn = db.connect(url)
-    started = time.perf_counter()
-    apps, services = histories.load(conn, args.shape, args.processes, args.scale)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE app_usage_events")
-        cursor.execute("VACUUM ANALYZE service_usage_events")
-        cursor.execute("VACUUM ANALYZE process_spans")
-    conn.autocommit = False
-    loaded = time.perf_counter() - started
+    if load:
+        started = time.perf_counter()
+        apps, services = histories.load(conn, args.shape, args.processes, args.scale)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        conn.autocommit = False
+        loaded = time.perf_counter() - started
+        print(f"loaded {apps} app events and {services} service events in {loaded:.1f}s")
+    prices = orjson.dumps(histories.pricing_document())
+    pricing_store.apply(conn, prices, "benchmark.json", pricing_file.parse(prices))
     print(f"machine: {machine(conn)}")
     print(
         "load average before the runs (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     )
-    print(f"loaded {apps} app events and {services} service events in {loaded:.1f}s")
     now = datetime(2027, 1, 1, tzinfo=UTC)
     one_org = protocol.ReportRequest(
         from_=WINDOW_FROM, to=WINDOW_TO, org_guids=(histories.ONE_ORG,)
@@ -225,11 +233,26 @@ def run(url: str, args: argparse.Namespace, helpers: int) -> int:
     all_orgs = protocol.ReportRequest(from_=WINDOW_FROM, to=WINDOW_TO)
     extra = [db.connect(url) for _ in range(helpers)]
     print(f"report connections: 1 + {helpers} helpers")
-    org_s, org_report = median_seconds(
-        runs, lambda: usage.compute(conn, one_org, now, helpers=extra)
-    )
-    all_s, all_report = median_seconds(
-        runs, lambda: usage.compute(conn, all_orgs, now, helpers=extra)
+
+    def reported(request: protocol.ReportRequest) -> tuple[protocol.Report, int]:
+        """The report and the size of its reply body, as a reporter sends it."""
+        report = usage.compute(conn, request, now, helpers=extra)
+        return report, len(protocol.to_body(protocol.OkReply(report=report)))
+
+    def billed(request: bill_protocol.BillRequest) -> tuple[int, int]:
+        """The bill's line count and the size of its reply body."""
+        body = bill.compute(conn, request, now, helpers=extra)
+        lines = sum(len(org["lines"]) for org in body["orgs"])
+        return lines, len(bill_assembly.reply_body(body))
+
+    org_s, (org_report, org_bytes) = median_seconds(runs, lambda: reported(one_org))
+    all_s, (all_report, all_bytes) = median_seconds(runs, lambda: reported(all_orgs))
+    bill_org_s, (org_lines, bill_org_bytes) = median_seconds(
+        runs, lambda: billed(bill_protocol.BillRequest(from_=WINDOW_FROM, to=WINDOW_TO,
+                                                        org_guids=(histories.ONE_ORG,)))
+    )  # fmt: skip
+    bill_all_s, (all_lines, bill_all_bytes) = median_seconds(
+        runs, lambda: billed(bill_protocol.BillRequest(from_=WINDOW_FROM, to=WINDOW_TO))
     )
 
     def jsonb() -> Any:
@@ -244,11 +267,17 @@ def run(url: str, args: argparse.Namespace, helpers: int) -> int:
     agree = set(normalized) == set(jsonb_totals) and all(
         _close(normalized[t][i], jsonb_totals[t][i]) for t in normalized for i in (0, 1)
     )
-    for label, seconds, report in (("one org", org_s, org_report), ("all orgs", all_s, all_report)):
-        print(f"{label} month report: {seconds * 1000:8.1f} ms median of {runs}", end=" ")
-        print(f"({len(report.rows)} rows)")
-    print(f"jsonb all-orgs query:   {jsonb_s * 1000:8.1f} ms median of {runs}")
+    figures = (
+        ("one org month report", org_s, f"{len(org_report.rows)} rows", org_bytes),
+        ("all orgs month report", all_s, f"{len(all_report.rows)} rows", all_bytes),
+        ("one org month bill", bill_org_s, f"{org_lines} lines", bill_org_bytes),
+        ("all orgs month bill", bill_all_s, f"{all_lines} lines", bill_all_bytes),
+    )
+    for label, seconds, size, reply in figures:
+        print(f"{label:22s} {seconds * 1000:8.1f} ms median of {runs} ({size}, reply {reply:,} B)")
+    print(f"jsonb all-orgs query:  {jsonb_s * 1000:8.1f} ms median of {runs}")
     print(f"speed-up over jsonb: {jsonb_s / all_s:.1f}x")
+    print(f"all-orgs bill / report: {bill_all_s / all_s:.2f}x")
     print("per resource_type (memory GB-hours, instance-hours): normalized | jsonb")
     for kind in sorted(set(normalized) | set(jsonb_totals)):
         mine, theirs = normalized.get(kind), jsonb_totals.get(kind)

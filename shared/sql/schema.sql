@@ -91,10 +91,11 @@ CREATE INDEX app_usage_events_foundation_created_at_idx
     ON app_usage_events (foundation, created_at);
 -- The span triggers walk a resource's events in id order, and reports name each resource from
 -- its latest event before `to`, through these covering indexes (migration 0014).
+-- (Not app_name: a name PostgreSQL cannot index would refuse the row, and process names
+-- are a heap fetch away; the process span trigger reads what is included.)
 CREATE INDEX app_usage_events_process_idx
     ON app_usage_events (process_guid, foundation, id)
-    INCLUDE (org_guid, created_at, state, app_name, space_guid, space_name, parent_app_guid,
-             process_type)
+    INCLUDE (org_guid, created_at, state)
     WHERE process_guid IS NOT NULL;
 CREATE INDEX app_usage_events_task_idx
     ON app_usage_events (task_guid, foundation, id)
