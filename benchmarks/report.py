@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import histories
 from reporter import answer, bill, bill_assembly, bill_protocol, protocol, usage
-from shared import db, migrate, pricing_file, pricing_store
+from shared import db, gc_pause, migrate, pricing_file, pricing_store
 
 WINDOW_FROM, WINDOW_TO = histories.WINDOW_FROM, histories.WINDOW_TO
 
@@ -236,14 +236,16 @@ def run(url: str, args: argparse.Namespace, helpers: int, *, load: bool = True) 
 
     def reported(request: protocol.ReportRequest) -> tuple[protocol.Report, int]:
         """The report and the size of its reply body, as a reporter sends it."""
-        report = usage.compute(conn, request, now, helpers=extra)
-        return report, len(protocol.to_body(protocol.OkReply(report=report)))
+        with gc_pause.paused():
+            report = usage.compute(conn, request, now, helpers=extra)
+            return report, len(protocol.to_body(protocol.OkReply(report=report)))
 
     def billed(request: bill_protocol.BillRequest) -> tuple[int, int]:
         """The bill's line count and the size of its reply body."""
-        body = bill.compute(conn, request, now, helpers=extra)
-        lines = sum(len(org["lines"]) for org in body["orgs"])
-        return lines, len(bill_assembly.reply_body(body))
+        with gc_pause.paused():
+            body = bill.compute(conn, request, now, helpers=extra)
+            lines = sum(len(org["lines"]) for org in body["orgs"])
+            return lines, len(bill_assembly.reply_body(body))
 
     org_s, (org_report, org_bytes) = median_seconds(runs, lambda: reported(one_org))
     all_s, (all_report, all_bytes) = median_seconds(runs, lambda: reported(all_orgs))

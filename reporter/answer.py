@@ -13,7 +13,7 @@ import structlog
 from reporter import bill, bill_assembly, bill_protocol, protocol, usage
 from reporter.metrics import ReporterMetrics
 from reporter.settings import ReporterSettings
-from shared import db, errors
+from shared import db, errors, gc_pause
 from shared import logging as shared_logging
 
 log = structlog.get_logger()
@@ -75,26 +75,29 @@ class Answerer:
         return self._with_database(lambda: self._report(request), "report")
 
     def _report(self, request: protocol.ReportRequest) -> Answer:
-        report = usage.compute(
-            self._connection(),
-            request,
-            self._clock(),
-            statement_timeout_ms=self._timeout_ms(),
-            helpers=self._helper_connections(),
-        )
-        body = protocol.to_body(protocol.OkReply(report=report))
+        with gc_pause.paused():
+            report = usage.compute(
+                self._connection(),
+                request,
+                self._clock(),
+                statement_timeout_ms=self._timeout_ms(),
+                helpers=self._helper_connections(),
+            )
+            body = protocol.to_body(protocol.OkReply(report=report))
         return Answer(body, "ok", len(report.rows))
 
     def _bill(self, request: bill_protocol.BillRequest) -> Answer:
-        bill_body = bill.compute(
-            self._connection(),
-            request,
-            self._clock(),
-            statement_timeout_ms=self._timeout_ms(),
-            helpers=self._helper_connections(),
-        )
-        lines = sum(len(org["lines"]) for org in bill_body["orgs"])
-        return Answer(bill_assembly.reply_body(bill_body), "ok", lines)
+        with gc_pause.paused():
+            bill_body = bill.compute(
+                self._connection(),
+                request,
+                self._clock(),
+                statement_timeout_ms=self._timeout_ms(),
+                helpers=self._helper_connections(),
+            )
+            lines = sum(len(org["lines"]) for org in bill_body["orgs"])
+            body = bill_assembly.reply_body(bill_body)
+        return Answer(body, "ok", lines)
 
     def _timeout_ms(self) -> int:
         return int(self._settings.report_statement_timeout.total_seconds() * 1000)

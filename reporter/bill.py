@@ -10,6 +10,7 @@ stored (`closed_bills`), and says whether the month computed now would differ.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -97,18 +98,30 @@ def price_window(
     params = usage.parameters(report_request, now)
     in_force = pricing_store.load(cursor)
     tariff = tariffs.build(in_force.pricing) if in_force else tariffs.empty()
+    # The resources' names on the helper connections while this one reads the segments and
+    # the engine prices them: PostgreSQL's work and Python's overlap.
+    if helpers:
+        named = usage.start_resource_rows(cursor, params, helpers, begin or {})
+    else:
+        rows = usage.resource_rows(cursor, params)
+        named = lambda: rows  # noqa: E731
+    try:
+        priced = billing.price_microseconds(
+            tariff,
+            tariffs.microseconds(params["from"]),
+            tariffs.microseconds(params["upto"]),
+            _segments(cursor, params),
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # the helpers' own failure is not the news
+            named()  # never leave a helper's transaction running behind a failed bill
+        raise
     attributions = {
         _key(row): bill_assembly.Attribution(
             row.org_guid, row.space_guid, row.resource_name, row.space_name
         )
-        for _, row in usage.resource_rows(cursor, params, helpers, begin)
+        for _, row in named()
     }
-    priced = billing.price_microseconds(
-        tariff,
-        tariffs.microseconds(params["from"]),
-        tariffs.microseconds(params["upto"]),
-        _segments(cursor, params),
-    )
     filters = bill_assembly.Filters(request.org_guids, request.space_guids, request.foundations)
     lines = list(bill_assembly.attribute(priced, attributions, filters))
     unpriced = [

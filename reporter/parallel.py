@@ -13,13 +13,73 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shared import db
 
 R = TypeVar("R")
 # One unit of work: a query name and its parameters.
 Job = tuple[str, Mapping[str, Any]]
+
+
+class Pending(Generic[R]):
+    """Jobs running on helper connections; `results()` waits for them, in job order."""
+
+    def __init__(self, jobs: int) -> None:
+        self.queue: queue.SimpleQueue[tuple[int, Job]] = queue.SimpleQueue()
+        self.found: dict[int, R] = {}
+        self.failures: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+        self.jobs = jobs
+
+    def drain(self, on: db.Cursor, work: Callable[[db.Cursor, Job], R]) -> None:
+        """Run jobs from the queue on `on` until none is left (or one failed)."""
+        while not self.failures:
+            try:
+                index, job = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            self.found[index] = work(on, job)
+
+    def results(self) -> list[R]:
+        for thread in self.threads:
+            thread.join()
+        if self.failures:
+            raise self.failures[0]
+        return [self.found[index] for index in range(self.jobs)]
+
+
+def start(
+    cursor: db.Cursor,
+    helpers: Sequence[db.Connection],
+    jobs: Sequence[Job],
+    work: Callable[[db.Cursor, Job], R],
+    queries: Mapping[str, str],
+    begin: Mapping[str, Any],
+) -> Pending[R]:
+    """Start `work(cursor, job)` for every job on the helper connections (at least one), on
+    the snapshot of `cursor`'s transaction, and return at once: the caller's thread and
+    connection stay free for other work meanwhile."""
+    cursor.execute(queries["export_snapshot"])
+    row = cursor.fetchone()
+    assert row is not None
+    snapshot = row[0]
+    pending: Pending[R] = Pending(len(jobs))
+    for index, job in enumerate(jobs):
+        pending.queue.put((index, job))
+
+    def helper(conn: db.Connection) -> None:
+        try:
+            with db.transaction(conn) as helper_cursor:
+                helper_cursor.execute(queries["begin_helper"], {**begin, "snapshot": snapshot})
+                pending.drain(helper_cursor, work)
+        except BaseException as exc:  # handed to the caller's thread, raised in results()
+            pending.failures.append(exc)
+
+    pending.threads = [threading.Thread(target=helper, args=(c,), daemon=True) for c in helpers]
+    for thread in pending.threads:
+        thread.start()
+    return pending
 
 
 def run(
@@ -30,43 +90,13 @@ def run(
     queries: Mapping[str, str],
     begin: Mapping[str, Any],
 ) -> list[R]:
-    """`work(cursor, job)` for every job, in job order; on `cursor` alone without helpers."""
+    """`work(cursor, job)` for every job, in job order; on `cursor` alone without helpers,
+    else on `cursor` and every helper at once."""
     if not helpers:
         return [work(cursor, job) for job in jobs]
-    cursor.execute(queries["export_snapshot"])
-    row = cursor.fetchone()
-    assert row is not None
-    snapshot = row[0]
-    pending: queue.SimpleQueue[tuple[int, Job]] = queue.SimpleQueue()
-    for index, job in enumerate(jobs):
-        pending.put((index, job))
-    results: dict[int, R] = {}
-    failures: list[BaseException] = []
-
-    def drain(on: db.Cursor) -> None:
-        while not failures:
-            try:
-                index, job = pending.get_nowait()
-            except queue.Empty:
-                return
-            results[index] = work(on, job)
-
-    def helper(conn: db.Connection) -> None:
-        try:
-            with db.transaction(conn) as helper_cursor:
-                helper_cursor.execute(queries["begin_helper"], {**begin, "snapshot": snapshot})
-                drain(helper_cursor)
-        except BaseException as exc:  # handed to the report's thread, raised there
-            failures.append(exc)
-
-    threads = [threading.Thread(target=helper, args=(c,), daemon=True) for c in helpers]
-    for thread in threads:
-        thread.start()
+    pending = start(cursor, helpers, jobs, work, queries, begin)
     try:
-        drain(cursor)
-    finally:
-        for thread in threads:
-            thread.join()
-    if failures:
-        raise failures[0]
-    return [results[index] for index in range(len(jobs))]
+        pending.drain(cursor, work)
+    except BaseException as exc:
+        pending.failures.append(exc)
+    return pending.results()

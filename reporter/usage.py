@@ -8,8 +8,9 @@ exactly rounded sums) and orders the rows.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, Literal
@@ -66,13 +67,37 @@ def resource_rows(
     processes (the longest stream) are split into one part per connection by process guid.
     """
     parts = len(helpers) + 1 if params["org_guids"] is None and params["space_guids"] is None else 1
-    jobs: list[parallel.Job] = [
+    found = parallel.run(cursor, helpers, jobs(params, parts), _run_job, QUERIES, begin or {})
+    return in_order(found, parts)
+
+
+def start_resource_rows(
+    cursor: db.Cursor,
+    params: Mapping[str, Any],
+    helpers: Sequence[db.Connection],
+    begin: Mapping[str, Any],
+) -> Callable[[], list[Keyed]]:
+    """`resource_rows` on the helper connections alone (at least one), started at once; the
+    returned function waits for the rows. The caller's connection stays free meanwhile."""
+    parts = len(helpers)
+    pending = parallel.start(cursor, helpers, jobs(params, parts), _run_job, QUERIES, begin)
+    return lambda: in_order(pending.results(), parts)
+
+
+def jobs(params: Mapping[str, Any], parts: int) -> list[parallel.Job]:
+    """The usage queries: the processes in `parts` parts by guid, then the other types."""
+    found: list[parallel.Job] = [
         ("process_usage", {**params, "guid_from": low, "guid_below": high})
         for low, high in guid_parts(parts)
     ]
-    jobs += [(name, params) for name in ("task_usage", "staging_usage", "service_usage")]
-    found = parallel.run(cursor, helpers, jobs, _run_job, QUERIES, begin or {})
-    return [keyed for part in found for keyed in part]
+    return found + [(name, params) for name in ("service_usage", "staging_usage", "task_usage")]
+
+
+def in_order(found: list[list[Keyed]], parts: int) -> list[Keyed]:
+    """Each query returns its rows in the reply's order (usage.sql): the process parts are
+    merged, then the other types follow in their names' order (service, staging, task)."""
+    processes = heapq.merge(*found[:parts], key=itemgetter(0))
+    return [*processes, *(keyed for part in found[parts:] for keyed in part)]
 
 
 def guid_parts(parts: int) -> list[tuple[str | None, str | None]]:
@@ -213,18 +238,17 @@ def totals(rows: Iterable[protocol.Row]) -> protocol.Totals:
     """The plain column sums of the rows (exactly rounded), so clients summing rows agree."""
     listed = list(rows)
     return protocol.Totals(
-        memory_gb_hours=math.fsum(r.memory_gb_hours for r in listed),
-        instance_hours=math.fsum(r.instance_hours for r in listed),
-        service_hours=math.fsum(r.service_hours for r in listed),
+        memory_gb_hours=math.fsum([r.memory_gb_hours for r in listed]),
+        instance_hours=math.fsum([r.instance_hours for r in listed]),
+        service_hours=math.fsum([r.service_hours for r in listed]),
     )
 
 
 def build_rows(keyed: Iterable[Keyed], request: protocol.ReportRequest) -> list[protocol.Row]:
     """Filtered, grouped and ordered reply rows."""
+    if request.group_by is protocol.GroupBy.RESOURCE:  # `keyed` is in the reply's order
+        return [row for _, row in keyed if matches(row, request)]
     kept = [pair for pair in keyed if matches(pair[1], request)]
-    if request.group_by is protocol.GroupBy.RESOURCE:
-        kept.sort(key=itemgetter(0))
-        return [row for _, row in kept]
     return sorted(grouped_rows((row for _, row in kept), request.group_by), key=_order)
 
 

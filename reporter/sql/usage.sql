@@ -36,14 +36,16 @@ WITH usage AS (
           AND (%(guid_below)s::text IS NULL OR process_guid < %(guid_below)s::text)
     ) spans
     GROUP BY org_key, process_guid, foundation
-)
+),
+named AS (
 SELECT u.foundation, u.process_guid AS resource_guid,
-       CASE WHEN late.found THEN late.app_name ELSE early.app_name END,
-       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
-       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
-       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
-       CASE WHEN late.found THEN late.parent_app_guid ELSE early.parent_app_guid END,
-       CASE WHEN late.found THEN late.process_type ELSE early.process_type END,
+       CASE WHEN late.found THEN late.app_name ELSE early.app_name END AS resource_name,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END AS org_guid,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END AS space_guid,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END AS space_name,
+       CASE WHEN late.found THEN late.parent_app_guid ELSE early.parent_app_guid END
+           AS parent_app_guid,
+       CASE WHEN late.found THEN late.process_type ELSE early.process_type END AS process_type,
        u.instance_seconds, u.mb_seconds
 FROM usage u
 LEFT JOIN LATERAL (
@@ -61,7 +63,12 @@ LEFT JOIN LATERAL (
       AND e.process_guid = u.process_guid AND e.foundation = u.foundation
     ORDER BY e.id LIMIT 1
 ) early ON true
-WHERE u.instance_seconds > 0 OR u.mb_seconds > 0;
+WHERE u.instance_seconds > 0 OR u.mb_seconds > 0
+)
+-- In the reply's order (as Python compares strings: by code point).
+SELECT * FROM named
+ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
+         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C";
 
 -- name: task_usage
 -- The sum of the task spans (migration 0014) that overlap the window; names from the task's
@@ -83,13 +90,15 @@ WITH usage AS (
           AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
     ) spans
     GROUP BY org_key, task_guid, foundation
-)
+),
+named AS (
 SELECT u.foundation, u.task_guid AS resource_guid,
-       CASE WHEN late.found THEN late.task_name ELSE early.task_name END,
-       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
-       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
-       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
-       CASE WHEN late.found THEN late.parent_app_guid ELSE early.parent_app_guid END,
+       CASE WHEN late.found THEN late.task_name ELSE early.task_name END AS resource_name,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END AS org_guid,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END AS space_guid,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END AS space_name,
+       CASE WHEN late.found THEN late.parent_app_guid ELSE early.parent_app_guid END
+           AS parent_app_guid,
        NULL::text AS process_type, u.instance_seconds, u.mb_seconds
 FROM usage u
 LEFT JOIN LATERAL (
@@ -108,7 +117,12 @@ LEFT JOIN LATERAL (
       AND coalesce(e.org_guid, '') = u.org_key
     ORDER BY e.id LIMIT 1
 ) early ON true
-WHERE u.instance_seconds > 0 OR u.mb_seconds > 0;
+WHERE u.instance_seconds > 0 OR u.mb_seconds > 0
+)
+-- In the reply's order (as Python compares strings: by code point).
+SELECT * FROM named
+ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
+         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C";
 
 -- name: staging_usage
 -- The sum of the staging spans (migration 0014) that overlap the window, per app; names from
@@ -130,12 +144,14 @@ WITH usage AS (
           AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
     ) spans
     GROUP BY org_key, parent_app_guid, foundation
-)
+),
+named AS (
 SELECT u.foundation, u.parent_app_guid AS resource_guid,
-       CASE WHEN late.found THEN late.parent_app_name ELSE early.parent_app_name END,
-       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
-       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
-       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
+       CASE WHEN late.found THEN late.parent_app_name ELSE early.parent_app_name END
+           AS resource_name,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END AS org_guid,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END AS space_guid,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END AS space_name,
        u.parent_app_guid, NULL::text AS process_type, u.instance_seconds, u.mb_seconds
 FROM usage u
 LEFT JOIN LATERAL (
@@ -155,12 +171,18 @@ LEFT JOIN LATERAL (
       AND e.state IN ('STAGING_STARTED', 'STAGING_STOPPED')
     ORDER BY e.id LIMIT 1
 ) early ON true
-WHERE u.instance_seconds > 0 OR u.mb_seconds > 0;
+WHERE u.instance_seconds > 0 OR u.mb_seconds > 0
+)
+-- In the reply's order (as Python compares strings: by code point).
+SELECT * FROM named
+ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
+         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C";
 
 -- name: service_usage
 -- The sum of the service spans (migration 0014) that overlap the window, per instance and
 -- plan; the instance named by its latest managed event before `to` (else its earliest), each
--- plan by the latest event on that plan before `to` (else the earliest on it).
+-- plan by the latest event on that plan before `to` (else the earliest on it): usually the
+-- instance's latest event, which then names both.
 WITH usage AS (
     SELECT org_key, service_instance_guid, foundation, service_plan_guid,
            sum(secs) AS instance_seconds
@@ -178,20 +200,27 @@ WITH usage AS (
           AND (%(foundations)s::text[] IS NULL OR s.foundation = ANY(%(foundations)s::text[]))
     ) spans
     GROUP BY org_key, service_instance_guid, foundation, service_plan_guid
-)
+),
+named AS (
 SELECT u.foundation, u.service_instance_guid AS resource_guid,
-       CASE WHEN late.found THEN late.service_instance_name ELSE early.service_instance_name END,
-       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END,
-       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END,
-       CASE WHEN late.found THEN late.space_name ELSE early.space_name END,
+       CASE WHEN late.found THEN late.service_instance_name ELSE early.service_instance_name END
+           AS resource_name,
+       CASE WHEN late.found THEN late.org_guid ELSE early.org_guid END AS org_guid,
+       CASE WHEN late.found THEN late.space_guid ELSE early.space_guid END AS space_guid,
+       CASE WHEN late.found THEN late.space_name ELSE early.space_name END AS space_name,
        u.service_plan_guid,
-       CASE WHEN plan_late.found THEN plan_late.service_plan_name
-            ELSE plan_early.service_plan_name END,
-       CASE WHEN plan_late.found THEN plan_late.service_label ELSE plan_early.service_label END,
+       CASE WHEN late.on_plan THEN late.service_plan_name
+            WHEN plan_late.found THEN plan_late.service_plan_name
+            ELSE plan_early.service_plan_name END AS service_plan_name,
+       CASE WHEN late.on_plan THEN late.service_label
+            WHEN plan_late.found THEN plan_late.service_label
+            ELSE plan_early.service_label END AS service_label,
        u.instance_seconds
 FROM usage u
 LEFT JOIN LATERAL (
-    SELECT true AS found, e.service_instance_name, e.org_guid, e.space_guid, e.space_name
+    SELECT true AS found, e.service_instance_name, e.org_guid, e.space_guid, e.space_name,
+           e.service_plan_guid IS NOT DISTINCT FROM u.service_plan_guid AS on_plan,
+           e.service_plan_name, e.service_label
     FROM service_usage_events e
     WHERE e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
       AND coalesce(e.org_guid, '') = u.org_key AND e.created_at < %(to)s
@@ -210,7 +239,8 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT true AS found, e.service_plan_name, e.service_label
     FROM service_usage_events e
-    WHERE e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
+    WHERE late.on_plan IS NOT TRUE  -- the instance's latest event names this plan already
+      AND e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
       AND coalesce(e.org_guid, '') = u.org_key AND e.created_at < %(to)s
       AND e.service_instance_type IS DISTINCT FROM %(user_provided)s
       AND e.service_plan_guid IS NOT DISTINCT FROM u.service_plan_guid
@@ -219,14 +249,20 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT e.service_plan_name, e.service_label
     FROM service_usage_events e
-    WHERE plan_late.found IS NULL
+    WHERE plan_late.found IS NULL AND late.on_plan IS NOT TRUE
       AND e.service_instance_guid = u.service_instance_guid AND e.foundation = u.foundation
       AND coalesce(e.org_guid, '') = u.org_key
       AND e.service_instance_type IS DISTINCT FROM %(user_provided)s
       AND e.service_plan_guid IS NOT DISTINCT FROM u.service_plan_guid
     ORDER BY e.id LIMIT 1
 ) plan_early ON true
-WHERE u.instance_seconds > 0;
+WHERE u.instance_seconds > 0
+)
+-- In the reply's order (as Python compares strings: by code point).
+SELECT * FROM named
+ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
+         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C",
+         coalesce(service_plan_guid, '') COLLATE "C";
 
 -- name: collection_gaps
 SELECT foundation, kind, gap_from, gap_to, reason

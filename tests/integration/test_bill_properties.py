@@ -74,6 +74,12 @@ def test_bill_lines_equal_the_usage_report_at_unit_prices(
     report = usage.compute(conn, protocol.ReportRequest(from_=start, to=end, org_guids=orgs), now)
     request = bill_protocol.BillRequest(from_=start, to=end, org_guids=orgs)
     body = orjson.loads(bill_assembly.reply_body(bill.compute(conn, request, now)))["bill"]
+    helper = db.connect(database_url)
+    try:  # the names read on a helper connection while the engine prices: the same bill
+        beside = bill.compute(conn, request, now, helpers=[helper])
+    finally:
+        helper.close()
+    assert orjson.loads(bill_assembly.reply_body(beside))["bill"] == body
     expected: dict[tuple[str, str, str, str | None], float] = {}
     for row in report.rows:
         plan = row.service_plan_guid if isinstance(row, protocol.ServiceRow) else None

@@ -192,6 +192,12 @@ def test_report_matches_reference(
         plan = row.service_plan_guid if isinstance(row, protocol.ServiceRow) else None
         got[(row.resource_type, row.foundation, row.resource_guid, plan)] = row
     assert set(got) == set(expected)
+    order = [
+        (r.resource_type, r.foundation, r.org_guid or "", r.space_guid or "", r.resource_guid,
+         getattr(r, "service_plan_guid", None) or "")
+        for r in report.rows
+    ]  # fmt: skip
+    assert order == sorted(order), "rows are in the reply's order"
     event(f"rows: {min(len(got), 5)}")
     event(f"types: {sorted({k[0] for k in got})}")
     for key, ref in expected.items():
