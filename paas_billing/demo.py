@@ -163,6 +163,7 @@ def run(
     if not meter.until_stored(args.events, stop, running):
         return 0 if stop.is_set() else 1
     window, org = print_first_report()
+    print_first_bill(window)
     if org is not None:
         demo_users.make_billing_manager(cf_url, org)
         print(
@@ -185,6 +186,25 @@ def print_first_report() -> tuple[tuple[str, str], str | None]:
     print(client.render(reply["report"], "table"))
     orgs = [row["org_guid"] for row in reply["report"]["rows"] if row.get("org_guid")]
     return window, (orgs[0] if orgs else None)
+
+
+def print_first_bill(window: tuple[str, str]) -> None:
+    """Print each org's bill figures over the same window (`paas-billing bill` shows lines)."""
+    body = orjson.dumps({"type": "bill", "from": window[0], "to": window[1]})
+    reply = client.call(LOCAL_AMQP, body, timeout=60)
+    if reply is None or reply.get("status") != "ok":
+        print(f"\ndemo: the first bill failed: {reply}", file=sys.stderr)
+        return
+    bill = reply["bill"]
+    print(f"First bill: the same 31 days at the sample prices, in {bill['currency']}\n")
+    for org in bill["orgs"]:
+        print(f"  org {org['org_guid']}: ex VAT {org['ex_vat']}  VAT {org['vat']}  "
+              f"inc VAT {org['inc_vat']}  ({len(org['lines'])} lines)")  # fmt: skip
+    totals = bill["totals"]
+    print(f"  total: ex VAT {totals['ex_vat']}  VAT {totals['vat']}  inc VAT {totals['inc_vat']}")
+    for warning in bill["warnings"][:5]:
+        print(f"  warning: {warning['message']}")
+    print(f"  lines: paas-billing bill --from {window[0][:10]} --to {window[1][:10]}\n")
 
 
 def free_port() -> int:

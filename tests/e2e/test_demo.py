@@ -58,6 +58,8 @@ def test_demo_reaches_a_first_report_and_stops_cleanly_on_sigint() -> None:
         remove_what_the_demo_keeps()
     text = output.read_text()
     assert "First report: usage per org" in text
+    assert re.search(r"First bill: the same 31 days at the sample prices, in GBP", text)
+    assert re.search(r"  total: ex VAT \d+\.\d\d  VAT \d+\.\d\d  inc VAT \d+\.\d\d", text)
     assert "published" in text and "stored" in text
     stopped = text.splitlines()[-1]
     assert stopped.startswith("demo: stopped (")
