@@ -30,8 +30,6 @@ from shared import db, pricing_store
 
 # The named queries of sql/bills.sql, read once at import.
 QUERIES = db.load_queries("reporter.sql", "bills.sql")
-# The segment queries, one per resource type.
-SEGMENT_QUERIES = ("process_segments", "task_segments", "staging_segments", "service_segments")
 
 
 class Priced(NamedTuple):
@@ -135,9 +133,8 @@ def price_window(
 
 
 def _segments(cursor: db.Cursor, params: dict[str, object]) -> Iterable[billing.MicrosecondRow]:
-    for name in SEGMENT_QUERIES:
-        cursor.execute(QUERIES[name], params)
-        yield from cursor.fetchall()
+    cursor.execute(QUERIES["segments"], params)
+    return cursor.fetchall()
 
 
 def _key(row: protocol.AppRow | protocol.ServiceRow) -> bill_assembly.ResourceKey:

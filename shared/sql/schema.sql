@@ -457,6 +457,26 @@ CREATE INDEX service_spans_org_end_idx ON service_spans (org_key, end_at);
 
 CREATE INDEX process_spans_org_end_idx ON process_spans (org_key, end_at);
 
+-- Every span as a bill's segment: one shape for the four tables (a service's instances and
+-- memory are its plan version's, not the span's: 1 and 0 here).
+CREATE VIEW usage_spans AS
+    SELECT 'app'::text AS resource_type, org_key, process_guid AS resource_guid, foundation,
+           NULL::text AS service_plan_guid, space_guid, start_at, end_at, instances,
+           memory_in_mb
+    FROM process_spans
+    UNION ALL
+    SELECT 'task', org_key, task_guid, foundation, NULL, space_guid, start_at, end_at,
+           instances, memory_in_mb
+    FROM task_spans
+    UNION ALL
+    SELECT 'staging', org_key, parent_app_guid, foundation, NULL, space_guid, start_at, end_at,
+           instances, memory_in_mb
+    FROM staging_spans
+    UNION ALL
+    SELECT 'service', org_key, service_instance_guid, foundation, service_plan_guid,
+           space_guid, start_at, end_at, 1, 0
+    FROM service_spans;
+
 -- Spans are written under READ COMMITTED and one lock (see process_spans_refresh).
 CREATE FUNCTION resource_spans_lock() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
