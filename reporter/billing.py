@@ -130,6 +130,9 @@ class _Pricer:
         self.latest: list[int] = []  # the start of the line's latest piece
         self.terms: list[tariffs.Terms] = []  # the terms of the line's latest piece
         self.unpriced: list[Unpriced] = []
+        # Pieces proportional to time, summed per resource, plan, terms and other variables:
+        # [microseconds, the latest piece's start, terms] (`price_proportional`).
+        self.proportional: dict[tuple[Any, ...], list[Any]] = {}
 
     def run(self, rows: Iterable[Any], *, datetimes: bool) -> Priced:
         """The hot loop. Locals instead of attributes, tuples unpacked instead of fields
@@ -138,6 +141,7 @@ class _Pricer:
         ex_vats, vats, latest, latest_terms = self.ex_vat, self.vat, self.latest, self.terms
         context = self.tariff.context
         add, multiply = context.add, context.multiply
+        proportional = self.proportional
         for row in rows:
             resource_type, foundation, guid, service_plan, s, e, instances, memory = row
             if datetimes:
@@ -165,17 +169,29 @@ class _Pricer:
                 index += 1
                 ps = s if s > version_start else version_start
                 pe = e if e < version_end else version_end
-                seconds = Decimal(pe - ps).scaleb(-6, context)
-                values = (seconds, *fixed) if fixed else (seconds, instances, memory, ZERO)
+                others = fixed if fixed else (instances, memory, ZERO)
+                values = None
                 for track in tracks:
                     terms = track.only
                     if terms is None:  # the component's rates change inside this version
                         cuts = track.starts
                         at = bisect_right(cuts, ps) - 1
                         if at + 1 < len(cuts) and cuts[at + 1] < pe:
-                            self.cut(row, track, ps, pe, values[1:])
+                            self.cut(row, track, ps, pe, others)
                             continue
                         terms = track.terms[at]  # but not inside this piece
+                    if terms[6]:  # proportional to time: priced with its like at the end
+                        key = (resource_type, foundation, guid, service_plan, id(terms), others)
+                        pending = proportional.get(key)
+                        if pending is None:
+                            proportional[key] = [pe - ps, ps, terms]
+                        else:
+                            pending[0] += pe - ps
+                            if ps > pending[1]:
+                                pending[1] = ps
+                        continue
+                    if values is None:
+                        values = (Decimal(pe - ps).scaleb(-6, context), *others)
                     try:
                         ex_vat = multiply(terms[0](values), terms[1])
                     except decimal.DecimalException as exc:
@@ -195,9 +211,32 @@ class _Pricer:
                     vats[slot] = add(vats[slot], multiply(ex_vat, terms[2]))
                     if ps >= latest[slot]:
                         latest[slot], latest_terms[slot] = ps, terms
+        self.price_proportional()
         return Priced(self.lines(), self.unpriced)
 
-    def cut(self, row: Any, track: tariffs.Track, start: int, end: int, variables: Values) -> None:
+    def price_proportional(self) -> None:
+        """Price the pieces set aside as proportional to time: per resource, plan, terms and
+        other variables, the formula of their summed time, which equals the sum of the
+        formula over each (`formula.proportional_to_time`) to the context's 28 digits, at a
+        fraction of the cost (a busy platform's month: 425,000 pieces, a few thousand sums)."""
+        context = self.tariff.context
+        for (
+            resource_type,
+            foundation,
+            guid,
+            plan,
+            _,
+            others,
+        ), pending in self.proportional.items():
+            total, latest_start, terms = pending
+            values = (Decimal(total).scaleb(-6, context), *others)
+            ex_vat = context.multiply(terms.function(values), terms.currency_rate)
+            self.add((resource_type, foundation, guid, plan), terms, latest_start, ex_vat)
+        self.proportional.clear()
+
+    def cut(
+        self, row: Any, track: tariffs.Track, start: int, end: int, variables: tuple[Any, ...]
+    ) -> None:
         """Price [start, end) of a component whose currency or VAT rate changes inside its
         version: one piece per stretch of the track, each with the terms at its start."""
         context = self.tariff.context

@@ -38,7 +38,8 @@ def moment(us: int) -> datetime:
 
 
 class Terms(NamedTuple):
-    """How one component is priced over one stretch of time."""
+    """How one component is priced over one stretch of time; `proportional`: its formula is
+    $time_in_seconds times something of the other variables (`formula.proportional_to_time`)."""
 
     function: formula.Function
     currency_rate: Decimal
@@ -46,6 +47,7 @@ class Terms(NamedTuple):
     component: str
     plan_name: str
     vat_code: str
+    proportional: bool = False
 
 
 class Track(NamedTuple):
@@ -135,6 +137,7 @@ def build(priced: pricing.Pricing) -> Tariff:
                         component.name,
                         version.name,
                         component.vat,
+                        compiled[component.formula].proportional,
                     )
                     for moment in starts
                 ]

@@ -48,13 +48,16 @@ def new_context() -> decimal.Context:
 
 class Formula:
     """A parsed and compiled formula. `function(values)` is the fast path (a tuple of Decimals
-    in VARIABLES order, unchecked); `evaluate(values)` checks its input first."""
+    in VARIABLES order, unchecked); `evaluate(values)` checks its input first.
+    `proportional`: the formula is $time_in_seconds times something of the other variables
+    and cannot fail (`proportional_to_time`)."""
 
-    __slots__ = ("function", "text")
+    __slots__ = ("function", "proportional", "text")
 
-    def __init__(self, text: str, function: Function) -> None:
+    def __init__(self, text: str, function: Function, proportional: bool = False) -> None:
         self.text = text
         self.function = function
+        self.proportional = proportional
 
     def __repr__(self) -> str:
         return f"Formula({self.text!r})"
@@ -87,7 +90,37 @@ def compile(text: str, context: decimal.Context) -> Formula:
         operand = _compile(tree, context)
     except decimal.DecimalException as exc:
         raise errors.FormulaFailed(f"formula {text!r} fails: {_reason(exc)}") from None
-    return Formula(text, _function(operand, context))
+    return Formula(text, _function(operand, context), proportional_to_time(tree))
+
+
+def proportional_to_time(node: Node) -> bool:
+    """Whether the formula is f(t, n, m, s) = t x g(n, m, s), exactly, and cannot fail: every
+    term of degree one in $time_in_seconds, no $time_in_seconds inside ceil, floor, min or
+    max, and no division but by a constant. Then the sum of f over pieces of the same other
+    variables is f of the sum of their times (the bill engine prices such pieces at once)."""
+    return _time_degree(node) == 1
+
+
+def _time_degree(node: Node) -> int | None:
+    """The degree of `node` in $time_in_seconds when it is a product of that degree with
+    something free of time and of failing divisions; None otherwise."""
+    if isinstance(node, Number):
+        return 0
+    if isinstance(node, Variable):
+        return 1 if formula_syntax.VARIABLES[node.position] == "time_in_seconds" else 0
+    if isinstance(node, Negate):
+        return _time_degree(node.operand)
+    if isinstance(node, Binary):
+        left, right = _time_degree(node.left), _time_degree(node.right)
+        if left is None or right is None:
+            return None
+        if node.operator in ("+", "-"):
+            return left if left == right else None
+        if node.operator == "*":
+            return left + right
+        return left if isinstance(node.right, Number) and node.right.value != 0 else None
+    degrees = [_time_degree(argument) for argument in node.arguments]
+    return 0 if all(degree == 0 for degree in degrees) else None
 
 
 def _reason(exc: decimal.DecimalException) -> str:
