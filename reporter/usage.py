@@ -23,6 +23,8 @@ QUERIES = db.load_queries("reporter.sql", "usage.sql")
 # Seconds per hour and MB per GB.
 _HOUR = 3600.0
 _GB = 1024.0
+# The resource type of a service row.
+SERVICE_TYPE = "service"
 # The instance type of user-provided service instances (left out of reports).
 USER_PROVIDED = "user_provided_service_instance"
 # A resource row with its place in the reply order.
@@ -235,11 +237,15 @@ def _order(row: protocol.Row) -> tuple[str, ...]:
 
 
 def totals(rows: Iterable[protocol.Row]) -> protocol.Totals:
-    """The plain column sums of the rows (exactly rounded), so clients summing rows agree."""
+    """The column sums of the rows (exactly rounded), so clients summing rows agree; as the
+    contract says, `instance_hours` sums the app, task and staging rows only: a service row's
+    hours (its instance_hours too) are counted once, in `service_hours`."""
     listed = list(rows)
     return protocol.Totals(
         memory_gb_hours=math.fsum([r.memory_gb_hours for r in listed]),
-        instance_hours=math.fsum([r.instance_hours for r in listed]),
+        instance_hours=math.fsum(
+            [r.instance_hours for r in listed if r.resource_type != SERVICE_TYPE]
+        ),
         service_hours=math.fsum([r.service_hours for r in listed]),
     )
 
