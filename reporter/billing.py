@@ -33,6 +33,9 @@ from reporter.tariff import EPOCH, MICROSECOND
 
 # $storage_in_mb of app, task and staging usage.
 ZERO = Decimal(0)
+# Significant digits of a line's sum of pieces: each piece has 28 (the formula context's), so
+# a sum is exact unless its pieces' magnitudes span more than 70 orders (then it is rounded).
+SUM_PRECISION = 100
 # A priced-0 part's code when no plan is in force, and when a formula fails.
 NO_PLAN, FORMULA_FAILED = "no_plan", "formula_failed"
 
@@ -130,6 +133,10 @@ class _Pricer:
         self.latest: list[int] = []  # the start of the line's latest piece
         self.terms: list[tariffs.Terms] = []  # the terms of the line's latest piece
         self.unpriced: list[Unpriced] = []
+        # Lines sum their pieces exactly (SUM_PRECISION), so that a bill does not depend on the
+        # order in which its segments come.
+        self.sums = tariff.context.copy()
+        self.sums.prec = SUM_PRECISION
         # Pieces proportional to time, summed per resource, plan, terms and other variables:
         # [microseconds, the latest piece's start, terms] (`price_proportional`).
         self.proportional: dict[tuple[Any, ...], list[Any]] = {}
@@ -140,7 +147,7 @@ class _Pricer:
         low, high, plans, slots = self.low, self.high, self.tariff.plans, self.slots
         ex_vats, vats, latest, latest_terms = self.ex_vat, self.vat, self.latest, self.terms
         context = self.tariff.context
-        add, multiply = context.add, context.multiply
+        add, multiply = self.sums.add, context.multiply
         proportional = self.proportional
         for row in rows:
             resource_type, foundation, guid, service_plan, s, e, instances, memory = row
@@ -267,17 +274,16 @@ class _Pricer:
             self.latest.append(start)
             self.terms.append(terms)
             return
-        self.ex_vat[slot] = context.add(self.ex_vat[slot], ex_vat)
-        self.vat[slot] = context.add(self.vat[slot], vat)
+        self.ex_vat[slot] = self.sums.add(self.ex_vat[slot], ex_vat)
+        self.vat[slot] = self.sums.add(self.vat[slot], vat)
         if start >= self.latest[slot]:
             self.latest[slot], self.terms[slot] = start, terms
 
     def lines(self) -> dict[LineKey, Line]:
         """Every line whose ex_vat is not zero, amounts without trailing zeros (`0`, not
-        `0E-32`; `0.5`, not `0.50000`): the sums are exact to the context's 28 digits, so
-        normalising in it loses nothing."""
+        `0E-32`; `0.5`, not `0.50000`): normalising in the sums' own precision loses nothing."""
         ex_vats, vats, latest_terms = self.ex_vat, self.vat, self.terms
-        normalize = self.tariff.context.normalize
+        normalize = self.sums.normalize
         lines: dict[Any, Line] = {
             key: Line(
                 normalize(ex_vats[slot]),
