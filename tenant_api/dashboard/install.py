@@ -1,7 +1,8 @@
 """Wiring the dashboard into the API: its routers, its public paths, its error pages.
 
-The dashboard's paths answer errors as pages; `/v1`, `/healthz` and `/openapi.json` keep
-answering JSON (`tenant_api.problems`), whatever the browser asks for.
+The dashboard's paths answer errors as pages. An address that is no one's gets a page when
+a browser asks for HTML and JSON otherwise (tools, scripts), as before the dashboard;
+`/v1`, `/healthz` and `/openapi.json` always answer JSON (`tenant_api.problems`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from tenant_api.dashboard import pages, routes, signin
 # Paths anyone may open.
 PUBLIC_PATHS = routes.PUBLIC_PATHS | signin.PUBLIC_PATHS
 # Paths (and prefixes) that are the JSON API's, not the dashboard's.
-API_PREFIXES = ("/v1/", "/v1", "/healthz", "/openapi.json")
+API_PREFIXES = ("/v1", "/healthz", "/openapi.json")
+# Prefixes of the dashboard's own paths (besides `/`).
+PAGE_PREFIXES = ("/orgs", "/sign-in", "/sign-out", "/auth/", pages.CSS_PATH)
 # What a page missing from the dashboard says.
 NOT_FOUND = pages.Problem(404, "There is no such page", "Check the address, or start again.")
 
@@ -29,7 +32,19 @@ def install(app: FastAPI) -> None:
 
 
 def is_page(path: str) -> bool:
-    return not any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+    """Whether `path` is one of the dashboard's."""
+    return path == "/" or path.startswith(PAGE_PREFIXES)
+
+
+def _is_api(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    if is_page(path):
+        return True
+    return not _is_api(path) and "text/html" in request.headers.get("accept", "")
 
 
 def failure(path: str) -> Response | None:
@@ -47,7 +62,7 @@ def _problem(request: Request, problem: pages.Problem) -> Response:
 
 
 def _http(request: Request, exc: HTTPException) -> Response:
-    if not is_page(request.url.path):
+    if not _wants_page(request):
         return problems.http_error(request, exc)
     if exc.status_code == 405:
         problem = pages.Problem(405, "This page cannot be used that way", str(exc.detail))

@@ -170,11 +170,13 @@ def signed_cookie(page: requests.Response) -> str:
 
 
 def test_dashboard_errors_are_pages_and_v1_errors_stay_json(stack: Stack) -> None:
-    missing = requests.get(stack.url + "/no/such/page", timeout=TIMEOUT)
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    missing = requests.get(stack.url + "/no/such/page", headers=html, timeout=TIMEOUT)
     assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
-    api_missing = requests.get(stack.url + "/v1/nothing", timeout=TIMEOUT)
-    assert api_missing.status_code == 404
-    assert api_missing.headers["Content-Type"] == "application/json"
+    for path, headers in (("/no/such/page", {}), ("/v1/nothing", html)):
+        json_missing = requests.get(stack.url + path, headers=headers, timeout=TIMEOUT)
+        assert json_missing.status_code == 404
+        assert json_missing.headers["Content-Type"] == "application/json"
     browser = sign_in(stack.url, "billing-manager")
     bad = browser.get(f"{stack.url}/orgs/{ORG_A}", params={"month": "13/2026"}, timeout=TIMEOUT)
     assert bad.status_code == 400 and "month must be" in bad.text
