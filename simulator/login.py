@@ -33,8 +33,9 @@ CARRIED = (
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
+    # No form-action: the form's answer redirects the browser to the client, elsewhere.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; frame-ancestors 'none'",
+    "frame-ancestors 'none'",
 }
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
