@@ -26,7 +26,8 @@ class Month:
 
     @classmethod
     def parse(cls, text: str | None, now: datetime) -> Month:
-        """`YYYY-MM`, or this month when absent or blank; InvalidRequest naming `month`."""
+        """`YYYY-MM` up to this month, or this month when absent or blank; InvalidRequest
+        naming `month` otherwise."""
         if text is None or not text.strip():
             return cls.of(now)
         found = _MONTH.match(text.strip())
@@ -39,7 +40,12 @@ class Month:
             raise errors.InvalidRequest(
                 f"month must be between {FIRST_YEAR} and {LAST_YEAR}; got {text[:40]!r}", "month"
             )
-        return cls(year, int(found[2]))
+        month = cls(year, int(found[2]))
+        if month > cls.of(now):
+            raise errors.InvalidRequest(
+                f"month {month.key} has not begun yet; this month is {cls.of(now).key}", "month"
+            )
+        return month
 
     @property
     def start(self) -> datetime:

@@ -7,6 +7,7 @@ who types another org's address gets the same 403 page whether that org exists o
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -21,6 +22,8 @@ from tenant_api.dashboard.months import Month
 
 router = APIRouter(include_in_schema=False)
 
+# Characters kept in a download's file name (anything else becomes `_`).
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 # Paths anyone may open.
 PUBLIC_PATHS = frozenset({"/", pages.CSS_PATH})
 Signed = Annotated[Viewer, Depends(guard.viewer)]
@@ -80,7 +83,7 @@ def org_csv(request: Request, org_guid: str, viewer: Signed) -> Response:
         month = Month.parse(request.query_params.get("month"), now)
         _allow(request, viewer, org_guid)
         found = board.figures.org_month(org_guid, month, now)
-    name = f"bill-{month.key}-{org_guid[:40]}.csv".replace('"', "")
+    name = f"bill-{month.key}-{_SAFE_NAME.sub('_', org_guid[:40])}.csv"
     headers = {**pages.PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     return Response(lines_csv.render(found.bill), 200, headers, media_type="text/csv")
 

@@ -76,7 +76,7 @@ def test_months_parse_default_and_step() -> None:
     assert Month(2026, 12).next() == Month(2027, 1)
     assert Month(2027, 1).previous() == Month(2026, 12)
     assert len(Month(2028, 2).days()) == 29 and october.label == "October 2026"
-    for bad in ("2026-13", "10/2026", "2026-1", "1999-12"):
+    for bad in ("2026-13", "10/2026", "2026-1", "1999-12", "2027-01"):
         with pytest.raises(errors.InvalidRequest) as refused:
             Month.parse(bad, now)
         assert refused.value.field == "month"
