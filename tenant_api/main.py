@@ -79,9 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     def health() -> dict[str, bool]:
         return {name: check() for name, check in checks.items()}
 
-    app = create_app(
-        Services(keys, roles, reports, api_metrics, health, board(config, transport, reports))
-    )
+    dashboard = board(config, transport, reports)
+    app = create_app(Services(keys, roles, reports, api_metrics, health, dashboard))
     exposed = metrics.serve(config.metrics_port, registry, checks)
     log.info("api_starting", port=config.api_port, metrics_port=config.metrics_port)
     try:
@@ -90,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if exposed is not None:
             exposed.stop()
+        dashboard.figures.close()
         pool.close()
         transport.close()
     log.info("api_stopped")

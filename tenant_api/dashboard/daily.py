@@ -1,16 +1,21 @@
 """A month's cost day by day, priced by the bill's own engine from the bill's own segments.
 
 The segments of the bill (`reporter/sql/bills.sql`, the same queries `reporter.bill` runs)
-are read once; each day's are priced by `billing.price_microseconds` over that day's window
-alone, with the pricing in force, and the lines of the resources the bill names are summed.
-A day is therefore what a bill of that day alone would say. Priced per second the days add
-up to the month; a formula that rounds each piece up (`ceil($time_in_seconds / 3600)`)
-charges a piece crossing midnight on both days, so there the days may add up to a little
-more than the month's bill, and the page says so.
+are read once and cut at midnight (UTC); each day's pieces are priced by
+`billing.price_microseconds`, with the pricing in force, and the costs of the pieces of the
+resources the bill names are summed per day. A day is therefore what a bill of that day
+alone would say. Priced per second the days add up to the month; a formula that rounds each
+piece up (`ceil($time_in_seconds / 3600)`) charges a piece crossing midnight on both days, so
+there the days may add up to a little more than the month's bill, and the page says so.
+
+Pieces that are alike (same kind, plan, day, start, end, instances and memory: a thousand
+service instances that existed all day on one plan) cost the same: each is priced once and
+its cost counted as many times as it occurs, which is the sum the engine would make.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +35,7 @@ def costs(
     keep: Collection[bill_assembly.ResourceKey],
 ) -> list[Decimal]:
     """Each day's cost before VAT, for the days of [from, to) (days after `now`: 0), of the
-    resources in `keep` (the bill's lines' resources)."""
+    resources in `keep` (those the bill attributes to the request's orgs)."""
     params = usage.parameters(
         protocol.ReportRequest(
             from_=request.from_,
@@ -46,25 +51,45 @@ def costs(
     low = tariffs.microseconds(request.from_)
     high = tariffs.microseconds(params["upto"])
     count = -(-(tariffs.microseconds(request.to) - low) // DAY_US)
-    buckets: list[list[billing.MicrosecondRow]] = [[] for _ in range(count)]
+    wanted = frozenset(keep)
+    alike: Counter[Piece] = Counter()
     for name in bill.SEGMENT_QUERIES:
         cursor.execute(bill.QUERIES[name], params)
-        for row in cursor.fetchall():
-            first = (max(row[4], low) - low) // DAY_US
-            last = (min(row[5], high) - 1 - low) // DAY_US
-            for day in range(first, min(last, count - 1) + 1):
-                buckets[day].append(row)
+        for kind, foundation, guid, plan, start, end, instances, memory in cursor.fetchall():
+            if (kind, foundation, guid, plan) not in wanted:
+                continue
+            start, end = max(start, low), min(end, high)
+            day, last = (start - low) // DAY_US, (end - 1 - low) // DAY_US
+            if day == last:  # most segments: within one day
+                alike[(day, kind, plan, start, end, instances, memory)] += 1
+                continue
+            for each in range(day, last + 1):
+                midnight = low + each * DAY_US
+                piece_start = max(start, midnight)
+                piece_end = min(end, midnight + DAY_US)
+                alike[(each, kind, plan, piece_start, piece_end, instances, memory)] += 1
+    return _priced(tariff, low, max(high, low), count, alike)
+
+
+# A day's piece of a segment: day, kind, service plan, start, end, instances, memory.
+Piece = tuple[int, str, str | None, int, int, int, int]
+
+
+def _priced(
+    tariff: tariffs.Tariff, low: int, high: int, count: int, alike: Counter[Piece]
+) -> list[Decimal]:
+    """Each day's cost: every distinct piece priced once (named by its index), times how
+    often it occurs."""
+    pieces = list(alike)
+    rows = [
+        (kind, "", str(index), plan, start, end, instances, memory)
+        for index, (_day, kind, plan, start, end, instances, memory) in enumerate(pieces)
+    ]
+    priced = billing.price_microseconds(tariff, low, high, rows)
     context = formula.new_context()
-    wanted = frozenset(keep)
-    totals: list[Decimal] = []
-    for day, rows in enumerate(buckets):
-        start = low + day * DAY_US
-        end = min(start + DAY_US, high)
-        total = Decimal(0)
-        if start < end and rows:
-            priced = billing.price_microseconds(tariff, start, end, rows)
-            for key, line in priced.lines.items():
-                if key[:4] in wanted:
-                    total = context.add(total, line.ex_vat)
-        totals.append(total)
+    totals = [Decimal(0)] * count
+    for key, line in priced.lines.items():
+        piece = pieces[int(key.resource_guid)]
+        cost = context.multiply(line.ex_vat, Decimal(alike[piece]))
+        totals[piece[0]] = context.add(totals[piece[0]], cost)
     return totals

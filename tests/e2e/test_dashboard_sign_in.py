@@ -58,6 +58,9 @@ def test_dashboard_billing_manager_sees_the_figures_of_v1_bills(stack: Stack) ->
     assert "shop-web" in page.text and "shop-db" in page.text and "postgres small" in page.text
     assert 'data-code="no_plan"' in page.text  # the task has no price: the banner says so
     assert "<svg" in page.text and "<title id=" in page.text
+    # the days, priced by the bill's engine one by one, add up to the bill here
+    assert f"The days add up to {totals['ex_vat']}." in page.text
+    assert "That is not exactly" not in page.text
 
 
 def test_dashboard_billing_manager_cannot_open_another_org(stack: Stack) -> None:
