@@ -184,3 +184,16 @@ def test_dashboard_errors_are_pages_and_v1_errors_stay_json(stack: Stack) -> Non
     bad = browser.get(f"{stack.url}/orgs/{ORG_A}", params={"month": "13/2026"}, timeout=TIMEOUT)
     assert bad.status_code == 400 and "month must be" in bad.text
     assert "Traceback" not in bad.text
+
+
+def test_dashboard_logs_name_who_but_never_a_token_session_or_state(stack: Stack) -> None:
+    browser = sign_in(stack.url, "billing-manager")
+    assert org_page(browser, stack.url, ORG_A).status_code == 200
+    started = requests.get(stack.url + "/sign-in", allow_redirects=False, timeout=TIMEOUT)
+    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
+    logs = stack.api.logs()
+    assert '"path": "/orgs/' + ORG_A in logs or f'"path":"/orgs/{ORG_A}' in logs
+    session = browser.cookies.get("pb_session")
+    assert session and session not in logs
+    assert state not in logs
+    assert "eyJ" not in logs  # no JWT: neither the user's token nor a code's answer
