@@ -78,18 +78,18 @@ Piece = tuple[int, str, str | None, int, int, int, int]
 def _priced(
     tariff: tariffs.Tariff, low: int, high: int, count: int, alike: Counter[Piece]
 ) -> list[Decimal]:
-    """Each day's cost: every distinct piece priced once (named by its index), times how
-    often it occurs."""
-    pieces = list(alike)
+    """Each day's cost: every distinct piece priced once, times how often it occurs. The
+    engine sums the pieces of one day that occur equally often into one line (named by the
+    day and that number), so a day's cost is the sum of its lines, each times its number."""
     rows = [
-        (kind, "", str(index), plan, start, end, instances, memory)
-        for index, (_day, kind, plan, start, end, instances, memory) in enumerate(pieces)
+        (kind, "", f"{day} {times}", plan, start, end, instances, memory)
+        for (day, kind, plan, start, end, instances, memory), times in alike.items()
     ]
     priced = billing.price_microseconds(tariff, low, high, rows)
     context = formula.new_context()
     totals = [Decimal(0)] * count
     for key, line in priced.lines.items():
-        piece = pieces[int(key.resource_guid)]
-        cost = context.multiply(line.ex_vat, Decimal(alike[piece]))
-        totals[piece[0]] = context.add(totals[piece[0]], cost)
+        day, times = map(int, key.resource_guid.split())
+        cost = line.ex_vat if times == 1 else context.multiply(line.ex_vat, Decimal(times))
+        totals[day] = context.add(totals[day], cost)
     return totals

@@ -10,6 +10,7 @@ cent of rounding. Usage hours are the usage report's, to two places.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,6 +24,8 @@ from tenant_api.dashboard.months import Month
 
 # Two decimal places, as the bill rounds an org's figures.
 CENT = Decimal("0.01")
+# Nothing, as a Decimal.
+ZERO = Decimal(0)
 # Rows in each "top" table.
 TOP = 10
 # What each resource type is called on the page.
@@ -141,8 +144,8 @@ def org_page(found: OrgMonth) -> OrgPage:
         so_far=found.now < found.month.end,
         headline=head,
         notices=warnings.notices(found.bill),
-        spaces=_by(lines, rows, _space_key, _space_label),
-        types=_by(lines, rows, _type_key, lambda key, _names: TYPE_LABELS.get(key, key)),
+        spaces=_by(lines, rows, "space_guid", _space_label),
+        types=_by(lines, rows, "resource_type", _type_label),
         top_apps=_top_apps(lines, rows),
         top_services=_top_services(lines, rows),
         days=days,
@@ -179,54 +182,54 @@ def _days(found: OrgMonth) -> list[Day]:
     ]
 
 
-def _space_key(item: Any) -> str:
-    return str(_get(item, "space_guid") or "")
-
-
-def _space_label(key: str, names: dict[str, str]) -> str:
-    return names.get(key) or key or "(no space known)"
-
-
-def _type_key(item: Any) -> str:
-    return str(_get(item, "resource_type"))
-
-
-def _get(item: Any, name: str) -> Any:
-    return item[name] if isinstance(item, dict) else getattr(item, name)
-
-
 def _by(
     lines: list[bill_assembly.LineBody],
     rows: list[protocol.Row],
-    key: Any,
-    label: Any,
+    field: str,
+    label: Callable[[str, dict[str, str]], str],
 ) -> list[Breakdown]:
-    """Cost (from the bill's lines) and usage (from the report's rows) per key, costliest
-    first."""
+    """Cost (from the bill's lines) and usage (from the report's rows) per value of `field`
+    (`space_guid` or `resource_type`), costliest first."""
     context = formula.new_context()
     cost: dict[str, Decimal] = {}
     memory: dict[str, list[float]] = {}
     spent: dict[str, list[float]] = {}
     names: dict[str, str] = {}
     for line in lines:
-        k = key(line)
-        cost[k] = context.add(cost.get(k, Decimal(0)), line["ex_vat"])
-        names.setdefault(k, line["space_name"] or "")
+        k = _value(line, field)
+        cost[k] = context.add(cost.get(k, ZERO), line["ex_vat"])
+        if k not in names:
+            names[k] = line["space_name"] or ""
     for row in rows:
-        k = key(row)
+        k = getattr(row, field) or ""
         memory.setdefault(k, []).append(row.memory_gb_hours)
         spent.setdefault(k, []).append(row.instance_hours)
-        names.setdefault(k, getattr(row, "space_name", None) or "")
-    keys = sorted(set(cost) | set(memory), key=lambda k: (-cost.get(k, Decimal(0)), k))
+        if not names.get(k):
+            names[k] = getattr(row, "space_name", None) or ""
+    keys = sorted(set(cost) | set(memory), key=lambda k: (-cost.get(k, ZERO), k))
     return [
         Breakdown(
             label(k, names),
-            money(cost.get(k, Decimal(0))),
+            money(cost.get(k, ZERO)),
             hours(math.fsum(memory.get(k, []))),
             hours(math.fsum(spent.get(k, []))),
         )
         for k in keys
     ]
+
+
+def _value(line: bill_assembly.LineBody, field: str) -> str:
+    """A line's `space_guid` or `resource_type` ('' for none)."""
+    found = line["space_guid"] if field == "space_guid" else line["resource_type"]
+    return found or ""
+
+
+def _space_label(key: str, names: dict[str, str]) -> str:
+    return names.get(key) or key or "(no space known)"
+
+
+def _type_label(key: str, _names: dict[str, str]) -> str:
+    return TYPE_LABELS.get(key, key)
 
 
 def _top_apps(lines: list[bill_assembly.LineBody], rows: list[protocol.Row]) -> list[Resource]:
