@@ -116,7 +116,7 @@ def run(url: str, args: argparse.Namespace, *, load: bool) -> int:
     times.sort()
     median, p90 = statistics.median(times), times[int(0.9 * (len(times) - 1))]
     print(f"org page, {MONTH.label}, {histories.ONE_ORG}: {lines} bill lines, "
-          f"{len(found.usage.rows)} usage rows, {len(html):,} bytes of HTML")  # fmt: skip
+          f"{len(found.rows)} usage rows, {len(html):,} bytes of HTML")  # fmt: skip
     verdict = "met" if median < TARGET_MS else "NOT met"
     print(f"  median {median:.1f} ms, p90 {p90:.1f} ms, max {times[-1]:.1f} ms "
           f"over {args.runs} runs (target < {TARGET_MS} ms: {verdict})")  # fmt: skip

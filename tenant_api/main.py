@@ -89,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if exposed is not None:
             exposed.stop()
-        dashboard.figures.close()
         pool.close()
         transport.close()
     log.info("api_stopped")

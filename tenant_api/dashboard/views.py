@@ -131,7 +131,7 @@ def headline(body: bill_assembly.BillBody) -> Headline:
 
 def org_page(found: OrgMonth) -> OrgPage:
     lines = [line for org in found.bill["orgs"] for line in org["lines"]]
-    rows = list(found.usage.rows)
+    rows = list(found.rows)
     days = _days(found)
     context = formula.new_context()
     total = Decimal(0)

@@ -4,21 +4,26 @@ to the bill when prices are per second, and exceed it only where a price rounds 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from prometheus_client import CollectorRegistry
 
-from reporter import bill, protocol, usage
+from reporter import bill
 from shared import db, pricing_file, pricing_store
-from tenant_api.dashboard import daily, figures
+from tenant_api.dashboard import figures
 from tenant_api.dashboard.months import Month
+from tenant_api.metrics import ApiMetrics
+from tenant_api.reports import Reports
 from tests.support import dashboard, event_rows, pricing_documents
 
 OCTOBER = Month(2026, 10)
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
-BEGIN = {"statement_timeout_ms": "60000", "work_mem": "64MB"}
+METRICS = ApiMetrics(CollectorRegistry())
 
 
 def apply(conn: db.Connection, document: dict[str, Any]) -> None:
@@ -27,16 +32,24 @@ def apply(conn: db.Connection, document: dict[str, Any]) -> None:
 
 
 def days_and_bill(conn: db.Connection, org: str) -> tuple[list[Decimal], Decimal]:
-    request = figures.bill_request(OCTOBER, org)
-    body = bill.compute(conn, request, NOW)
-    report = usage.compute(
-        conn, protocol.ReportRequest(from_=OCTOBER.start, to=OCTOBER.end, org_guids=(org,)), NOW
+    """The days as the dashboard computes them, and the sum of the bill's lines."""
+    found = figures.Figures(Reports(OneConnection(conn), 60_000, METRICS), 60_000).org_month(
+        org, OCTOBER, NOW
     )
-    with db.transaction(conn) as cursor:
-        cursor.execute(usage.QUERIES["begin_report"], BEGIN)
-        days = daily.costs(cursor, request, NOW, figures.resource_keys(report))
-    lines = sum((line["ex_vat"] for o in body["orgs"] for line in o["lines"]), Decimal(0))
-    return days, lines
+    lines = sum((line["ex_vat"] for o in found.bill["orgs"] for line in o["lines"]), Decimal(0))
+    assert found.bill == bill.compute(conn, figures.bill_request(OCTOBER, org), NOW)
+    return found.daily, lines
+
+
+class OneConnection:
+    """A pool of the test's one connection."""
+
+    def __init__(self, conn: db.Connection) -> None:
+        self._conn = conn
+
+    @contextmanager
+    def connection(self, wait: float | None = None) -> Iterator[db.Connection]:
+        yield self._conn
 
 
 def test_daily_per_second_prices_add_up_to_the_bills_lines(

@@ -46,14 +46,9 @@ def usage_row(guid: str, memory: float, space: str = "s1") -> protocol.AppRow:
 
 
 def org_month(body: bill_assembly.BillBody, daily: list[Decimal] | None = None) -> OrgMonth:
-    report = protocol.Report(
-        from_=OCTOBER.start, to=OCTOBER.end, generated_at=NOW,
-        group_by=protocol.GroupBy.RESOURCE, rows=(usage_row("a1", 10.0), usage_row("a2", 2.5)),
-        totals=protocol.Totals(memory_gb_hours=12.5, instance_hours=12.5, service_hours=0.0),
-        warnings=(),
-    )  # fmt: skip
+    rows = (usage_row("a1", 10.0), usage_row("a2", 2.5))
     days = daily if daily is not None else [Decimal(0)] * 31
-    return OrgMonth(ORG, OCTOBER, NOW, body, report, days)
+    return OrgMonth(ORG, OCTOBER, NOW, body, rows, days)
 
 
 def test_views_headline_is_the_bills_text_exactly() -> None:
@@ -99,7 +94,7 @@ def test_views_days_say_when_they_do_not_add_up_to_the_bill() -> None:
 def test_views_future_days_of_the_current_month_are_marked() -> None:
     found = org_month(bill())
     found = OrgMonth(ORG, OCTOBER, datetime(2026, 10, 10, 12, tzinfo=UTC), found.bill,
-                     found.usage, found.daily)  # fmt: skip
+                     found.rows, found.daily)  # fmt: skip
     page = views.org_page(found)
     assert page.so_far
     assert [d.day.day for d in page.days if not d.future] == list(range(1, 11))
