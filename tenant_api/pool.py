@@ -30,12 +30,10 @@ class Pool:
         self._lock = threading.Lock()
 
     @contextmanager
-    def connection(self, wait: float | None = None) -> Iterator[db.Connection]:
-        """A connection for the block, waiting up to `wait` seconds for one (default: the
-        pool's wait; 0: only one free now); closed instead of kept if the block lost it."""
-        wait = self._wait if wait is None else wait
-        if not self._slots.acquire(timeout=wait):
-            raise Busy(f"every database connection stayed busy for {wait:.0f}s")
+    def connection(self) -> Iterator[db.Connection]:
+        """A connection for the block; closed instead of kept if the block lost it."""
+        if not self._slots.acquire(timeout=self._wait):
+            raise Busy(f"every database connection stayed busy for {self._wait:.0f}s")
         conn: db.Connection | None = None
         try:
             with self._lock:

@@ -78,16 +78,16 @@ class Reports:
 
         return orjson.dumps(self._compute(load))
 
-    def run(self, compute: Callable[[db.Connection], T], *, wait: float | None = None) -> T:
+    def run(self, compute: Callable[[db.Connection], T]) -> T:
         """Any computation over a pooled connection (the dashboard's pages), retried as a
-        report is when the connection is lost under it; `wait` as `Pool.connection`'s."""
-        return self._compute(compute, wait)
+        report is when the connection is lost under it."""
+        return self._compute(compute)
 
-    def _compute(self, compute: Callable[[db.Connection], T], wait: float | None = None) -> T:
+    def _compute(self, compute: Callable[[db.Connection], T]) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             waiting = time.perf_counter()
             try:
-                with self._pool.connection(wait) as conn:
+                with self._pool.connection() as conn:
                     started = time.perf_counter()
                     self._metrics.stage.labels(stage="db_wait").observe(started - waiting)
                     try:

@@ -48,7 +48,7 @@ class OneConnection:
         self._conn = conn
 
     @contextmanager
-    def connection(self, wait: float | None = None) -> Iterator[db.Connection]:
+    def connection(self) -> Iterator[db.Connection]:
         yield self._conn
 
 
