@@ -42,6 +42,9 @@ def costs(
     count = -(-(tariffs.microseconds(request.to) - low) // DAY_US)
     wanted = frozenset(keep)
     alike: Counter[Piece] = Counter()
+    # Whole days inside segments, as differences per (kind, plan, instances, memory): a
+    # segment of a month adds 2 numbers here, not 29 pieces.
+    whole: dict[tuple[str, str | None, int, int], list[int]] = {}
     for kind, foundation, guid, plan, start, end, instances, memory in parts.segments:
         if (kind, foundation, guid, plan) not in wanted:
             continue
@@ -52,11 +55,19 @@ def costs(
         if day == last:  # most segments: within one day
             alike[(day, kind, plan, start, end, instances, memory)] += 1
             continue
-        for each in range(day, last + 1):
-            midnight = low + each * DAY_US
-            piece_start = max(start, midnight)
-            piece_end = min(end, midnight + DAY_US)
-            alike[(each, kind, plan, piece_start, piece_end, instances, memory)] += 1
+        alike[(day, kind, plan, start, low + (day + 1) * DAY_US, instances, memory)] += 1
+        alike[(last, kind, plan, low + last * DAY_US, end, instances, memory)] += 1
+        if last - day > 1:
+            steps = whole.setdefault((kind, plan, instances, memory), [0] * (count + 1))
+            steps[day + 1] += 1
+            steps[last] -= 1
+    for (kind, plan, instances, memory), steps in whole.items():
+        running = 0
+        for day in range(count):
+            running += steps[day]
+            if running:
+                midnight = low + day * DAY_US
+                alike[(day, kind, plan, midnight, midnight + DAY_US, instances, memory)] += running
     return _priced(parts.tariff, low, max(high, low), count, alike)
 
 
