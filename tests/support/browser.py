@@ -7,6 +7,7 @@ names the folder; git ignores it), one per page and width.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -92,15 +93,25 @@ def overflows(driver: WebDriver) -> bool:
 
 
 def screenshots(driver: WebDriver, name: str) -> list[Path]:
-    """The whole page at desktop and at phone width; the window is left at desktop width."""
+    """The whole page at desktop and at phone width (Chromium's own full-page capture); the
+    window is left at desktop width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     saved = []
     for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
         driver.set_window_size(width, height)
-        full = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(width, max(height, int(full)))
+        full = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": full[0], "height": full[1], "scale": 1},
+            },
+        )
         path = SCREENSHOTS / f"{name}-{label}.png"
-        driver.save_screenshot(str(path))
+        path.write_bytes(base64.b64decode(shot["data"]))
         saved.append(path)
     driver.set_window_size(*DESKTOP)
     return saved
