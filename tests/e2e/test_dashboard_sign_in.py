@@ -197,3 +197,8 @@ def test_dashboard_logs_name_who_but_never_a_token_session_or_state(stack: Stack
     assert session and session not in logs
     assert state not in logs
     assert "eyJ" not in logs  # no JWT: neither the user's token nor a code's answer
+
+
+def test_dashboard_pages_stay_out_of_the_openapi_document(stack: Stack) -> None:
+    paths = set(requests.get(stack.url + "/openapi.json", timeout=TIMEOUT).json()["paths"])
+    assert paths == {"/healthz", "/v1/usage", "/v1/bills", "/v1/pricing"}
