@@ -2,9 +2,9 @@
 
 Starts the simulator, producer, consumer(s), reporter and HTTP API as child processes against
 the local PostgreSQL and RabbitMQ, shows a live line of events fetched and stored, prints a
-first report once the simulated history is in and how to call the API as each demo user
-(`demo_users`), and stops everything cleanly on Ctrl-C. The demo database gets the sample
-pricing of the simulator's marketplace (`demo_pricing.json`).
+first report once the simulated history is in, how to call the API as each demo user and
+the dashboard's address (`demo_users`), and stops everything cleanly on Ctrl-C. The demo
+database gets the sample pricing of the simulator's marketplace (`demo_pricing.json`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from paas_billing import children, demo_users, progress
 from reporter import client
 from shared import amqp, db, errors, migrate, pricing_file, pricing_store, topology
 from shared import logging as shared_logging
+from simulator import accounts
 
 # The local services of a development machine (trust auth, guest/guest).
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -157,7 +158,8 @@ def run(
         running.start(f"consumer-{index + 1}", "consumer", env)
     running.start("reporter", "reporter", base)
     api_env = {"DATABASE_URL": database_url, "CF_API_ADDRESS": cf_url, "LOG_LEVEL": "INFO"}
-    running.start("api", "tenant_api", {**api_env, "API_HOST": "127.0.0.1",
+    running.start("api", "tenant_api", {**api_env, **dashboard_env(ports["api"]),
+                                         "API_HOST": "127.0.0.1",
                                          "API_PORT": str(ports["api"])})  # fmt: skip
     meter = progress.Meter(database_url, ports["producer"])
     if not meter.until_stored(args.events, stop, running):
@@ -171,6 +173,15 @@ def run(
         )
     meter.until_stopped(stop, running)
     return 0 if stop.is_set() else 1
+
+
+def dashboard_env(port: int) -> dict[str, str]:
+    """The API's dashboard settings: the simulator's dashboard client, this address."""
+    return {
+        "DASHBOARD_CLIENT_ID": accounts.DASHBOARD_CLIENT[0],
+        "DASHBOARD_CLIENT_SECRET": accounts.DASHBOARD_CLIENT[1],
+        "DASHBOARD_URL": f"http://127.0.0.1:{port}",
+    }
 
 
 def print_first_report() -> tuple[tuple[str, str], str | None]:

@@ -1,9 +1,10 @@
-"""The demo's API users: an admin, a billing manager of one org, a user with no role.
+"""The demo's API and dashboard users: an admin, a billing manager of one org, a user with
+no role.
 
 The simulator starts with the two extra users (`--users`); once the first report names an
 org, the admin makes the billing manager that org's billing manager through `POST
 /v3/roles`, as an operator would with `cf set-org-role`. Then the demo prints how to get a
-token for each and call the API with curl.
+token for each and call the API with curl, and the dashboard's address.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def instructions(cf_url: str, api_url: str, org_guid: str, window: tuple[str, st
             f"  curl -s -H \"Authorization: Bearer $TOKEN\" '{api_url}/v1/usage?{query}'",
             "",
         ]
-    lines.append("admin gets the org's report (and all orgs without org_guid), billing-manager")
-    lines.append("its own org only, no-role a 403.")
+    lines += [
+        f"Dashboard at {api_url}/ (docs/dashboard.md): open it in a browser and sign in as",
+        "admin / admin (every org, ranked), billing-manager / billing-manager (that org's",
+        "page), or no-role / no-role (no org to see).",
+        "",
+        "admin gets the org's report (and all orgs without org_guid), billing-manager",
+        "its own org only, no-role a 403.",
+    ]
     return "\n".join(lines)

@@ -11,7 +11,7 @@ stored (`closed_bills`), and says whether the month computed now would differ.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -32,6 +32,16 @@ from shared import db, pricing_store
 QUERIES = db.load_queries("reporter.sql", "bills.sql")
 
 
+class Parts(NamedTuple):
+    """What a bill was computed from, for a caller that shows more than the bill (the
+    dashboard: usage per resource, cost per day): the usage report's resource rows before
+    the request's filters, the segments as priced, and the tariff."""
+
+    rows: list[usage.Keyed]
+    segments: list[billing.MicrosecondRow]
+    tariff: tariffs.Tariff
+
+
 class Priced(NamedTuple):
     """A window's bill as computed now: its lines with their orgs, the warnings of the window
     (gaps, the history's beginning), the usage priced 0 with the org it belongs to, the
@@ -42,6 +52,8 @@ class Priced(NamedTuple):
     unpriced: list[tuple[str | None, billing.Unpriced]]
     currency: str | None
     pricing_file_id: int | None
+
+    parts: Parts | None = None  # what it was computed from, when asked (`compute_with_parts`)
 
     def warnings(self) -> list[bill_protocol.BillWarning]:
         """Every warning: the window's, then the usage priced 0 merged per plan and period."""
@@ -58,16 +70,44 @@ def compute(
     helpers: Sequence[db.Connection] = (),
 ) -> bill_assembly.BillBody:
     """The bill object of a reply: from what was stored for a closed month, else computed."""
+    body, _ = _compute(conn, request, now, statement_timeout_ms, work_mem, helpers, False)
+    return body
+
+
+def compute_with_parts(
+    conn: db.Connection,
+    request: bill_protocol.BillRequest,
+    now: datetime,
+    *,
+    statement_timeout_ms: int = 60_000,
+    work_mem: str = "64MB",
+) -> tuple[bill_assembly.BillBody, Parts]:
+    """`compute`'s bill, and what the window computed now consists of (for a closed month
+    the bill is the stored one; the parts are today's, as `differs_now` compares them)."""
+    body, parts = _compute(conn, request, now, statement_timeout_ms, work_mem, (), True)
+    assert parts is not None
+    return body, parts
+
+
+def _compute(
+    conn: db.Connection,
+    request: bill_protocol.BillRequest,
+    now: datetime,
+    statement_timeout_ms: int,
+    work_mem: str,
+    helpers: Sequence[db.Connection],
+    keep_parts: bool,
+) -> tuple[bill_assembly.BillBody, Parts | None]:
     begin = {"statement_timeout_ms": str(statement_timeout_ms), "work_mem": work_mem}
     with db.transaction(conn) as cursor:
         cursor.execute(usage.QUERIES["begin_report"], begin)
         month = closed_bills.month_of(request.from_, request.to)
         stored = closed_bills.load(cursor, month, request) if month else None
-        fresh = price_window(cursor, request, now, helpers, begin)
+        fresh = price_window(cursor, request, now, helpers, begin, keep_parts=keep_parts)
     if stored is not None:
         differs_now = closed_bills.differs(stored.lines, fresh.lines)
-        return closed_bills.answer(stored, request, differs_now=differs_now)
-    return bill_assembly.assemble(
+        return closed_bills.answer(stored, request, differs_now=differs_now), fresh.parts
+    body = bill_assembly.assemble(
         fresh.lines,
         start=request.from_,
         end=request.to,
@@ -75,6 +115,7 @@ def compute(
         currency=fresh.currency,
         warnings=fresh.warnings(),
     )
+    return body, fresh.parts
 
 
 def price_window(
@@ -83,9 +124,12 @@ def price_window(
     now: datetime,
     helpers: Sequence[db.Connection] = (),
     begin: dict[str, str] | None = None,
+    *,
+    keep_parts: bool = False,
 ) -> Priced:
     """The window's bill as the events and the pricing in force say now, in the cursor's
-    snapshot (which `bills close` holds under the pricing lock)."""
+    snapshot (which `bills close` holds under the pricing lock); with `keep_parts`, what it
+    was computed from too."""
     report_request = protocol.ReportRequest(
         from_=request.from_,
         to=request.to,
@@ -101,24 +145,26 @@ def price_window(
     if helpers:
         named = usage.start_resource_rows(cursor, params, helpers, begin or {})
     else:
-        rows = usage.resource_rows(cursor, params)
-        named = lambda: rows  # noqa: E731
+        found = usage.resource_rows(cursor, params)
+        named = lambda: found  # noqa: E731
     try:
+        segments = _segments(cursor, params)
         priced = billing.price_microseconds(
             tariff,
             tariffs.microseconds(params["from"]),
             tariffs.microseconds(params["upto"]),
-            _segments(cursor, params),
+            segments,
         )
     except BaseException:
         with contextlib.suppress(Exception):  # the helpers' own failure is not the news
             named()  # never leave a helper's transaction running behind a failed bill
         raise
+    rows = named()
     attributions = {
         _key(row): bill_assembly.Attribution(
             row.org_guid, row.space_guid, row.resource_name, row.space_name
         )
-        for _, row in named()
+        for _, row in rows
     }
     filters = bill_assembly.Filters(request.org_guids, request.space_guids, request.foundations)
     lines = list(bill_assembly.attribute(priced, attributions, filters))
@@ -129,10 +175,11 @@ def price_window(
     ]
     window_warnings = [_bill_warning(w) for w in gaps.warnings(cursor, usage.QUERIES, params)]
     file_id = in_force.file_id if in_force else None
-    return Priced(lines, window_warnings, unpriced, tariff.currency, file_id)
+    parts = Parts(rows, segments, tariff) if keep_parts else None
+    return Priced(lines, window_warnings, unpriced, tariff.currency, file_id, parts)
 
 
-def _segments(cursor: db.Cursor, params: dict[str, object]) -> Iterable[billing.MicrosecondRow]:
+def _segments(cursor: db.Cursor, params: dict[str, object]) -> list[billing.MicrosecondRow]:
     cursor.execute(QUERIES["segments"], params)
     return cursor.fetchall()
 

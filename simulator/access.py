@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator import cferrors, uaa
+from simulator import accounts, cferrors
 from simulator.exchange import Request
 from simulator.uaa import Grant, TokenAuthority
 
@@ -19,19 +19,19 @@ def authenticate(request: Request, authority: TokenAuthority) -> Grant | cferror
 
 
 def is_admin(grant: Grant) -> bool:
-    return uaa.ADMIN in grant.scopes
+    return accounts.ADMIN in grant.scopes
 
 
 def reads_globally(grant: Grant, auditor: bool = True) -> bool:
     """admin or admin_read_only, and global_auditor when `auditor`."""
     scopes = grant.scopes
     return (
-        uaa.ADMIN in scopes
-        or uaa.ADMIN_READ_ONLY in scopes
-        or (auditor and uaa.GLOBAL_AUDITOR in scopes)
+        accounts.ADMIN in scopes
+        or accounts.ADMIN_READ_ONLY in scopes
+        or (auditor and accounts.GLOBAL_AUDITOR in scopes)
     )
 
 
 def may_read(grant: Grant) -> bool:
     """The v3 before_action for GET: a global reader or cloud_controller.read."""
-    return reads_globally(grant) or uaa.READ in grant.scopes
+    return reads_globally(grant) or accounts.READ in grant.scopes

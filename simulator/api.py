@@ -1,4 +1,4 @@
-"""Routes a request to its handler: discovery, UAA, the v2/v3 usage-event endpoints, roles."""
+"""Routes a request to its handler: discovery, UAA (tokens, sign-in), usage events, roles."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from simulator import access, cferrors, v2, v3, v3_roles
 from simulator.exchange import Request, Response, v2_json, v3_json
 from simulator.faults import Faults
+from simulator.login import Login
 from simulator.platform import Platform
 from simulator.roles import RoleBook
 from simulator.uaa import Grant, TokenAuthority
@@ -30,6 +31,7 @@ class Api:
         self.authority = authority
         self.faults = faults
         self.roles = roles
+        self.login = Login(authority)
         self._routes: list[tuple[str, re.Pattern[str], bool, Handler]] = []
         self._add("GET", v3_roles.PATH, True, self._list_roles)
         self._add("POST", v3_roles.PATH, True, self._create_role)
@@ -114,6 +116,8 @@ class Api:
             return self._info()
         if path == "/oauth/token":
             return self.authority.token_endpoint(request)
+        if path == "/oauth/authorize":
+            return self.login.authorize(request)
         if path == "/token_keys" and request.method == "GET":
             return self.authority.token_keys(request)
         known_path = False

@@ -9,6 +9,7 @@ import time
 import structlog
 
 from simulator import history, keys, users
+from simulator.accounts import User, default_clients, default_users
 from simulator.api import Api
 from simulator.clock import Clock, SystemClock, iso
 from simulator.faults import Faults
@@ -20,7 +21,7 @@ from simulator.rows import AppRow, ServiceRow
 from simulator.server import SimulatorServer
 from simulator.settings import Settings
 from simulator.store import Table
-from simulator.uaa import TokenAuthority, User, default_clients, default_users
+from simulator.uaa import TokenAuthority
 
 log = structlog.get_logger()
 # Log generation progress every so many events (large histories take a while).

@@ -16,45 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from simulator import codes
+from simulator.accounts import Client, User
 from simulator.exchange import Request, Response, plain_json
 from simulator.keys import KeyRing
 
-# Scopes that mean something to usage events (CF API spec §8.3).
-ADMIN = "cloud_controller.admin"
-ADMIN_READ_ONLY = "cloud_controller.admin_read_only"
-GLOBAL_AUDITOR = "cloud_controller.global_auditor"
-READ = "cloud_controller.read"
-WRITE = "cloud_controller.write"
-# Scopes the `cf` client may hand out on a password grant (cf-deployment's list, abridged).
-CF_CLIENT_SCOPES = (
-    "openid",
-    ADMIN,
-    ADMIN_READ_ONLY,
-    GLOBAL_AUDITOR,
-    READ,
-    WRITE,
-    "uaa.user",
-    "scim.read",
-    "doppler.firehose",
-)
 # How long refresh tokens live (cf-deployment: 30 days).
 REFRESH_TTL = 2_592_000.0
-
-
-@dataclass(frozen=True)
-class Client:
-    client_id: str
-    secret: str
-    scopes: tuple[str, ...]  # authorities (client_credentials) or allowed scopes (password)
-    grants: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    password: str
-    groups: tuple[str, ...]
-    user_id: str
 
 
 @dataclass(frozen=True)
@@ -66,25 +34,7 @@ class Grant:
     client_id: str
     expires_at: float
     username: str | None = None
-
-
-def default_clients(client_id: str, client_secret: str) -> list[Client]:
-    return [
-        Client(client_id, client_secret, (ADMIN_READ_ONLY,), ("client_credentials",)),
-        Client("auditor", "auditor-secret", (GLOBAL_AUDITOR,), ("client_credentials",)),
-        Client("reader", "reader-secret", (READ,), ("client_credentials",)),
-        Client("cf", "", CF_CLIENT_SCOPES, ("password", "refresh_token")),
-    ]
-
-
-def user_id_of(username: str) -> str:
-    """The id a user gets when none is given: stable across runs."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"simulator-user:{username}"))
-
-
-def default_users(username: str, password: str) -> list[User]:
-    groups = (ADMIN, ADMIN_READ_ONLY, READ, WRITE, "openid", "uaa.user")
-    return [User(username, password, groups, user_id_of(username))]
+    grant_type: str | None = None  # as the token's claim says; None: from the username
 
 
 class TokenAuthority:
@@ -108,6 +58,7 @@ class TokenAuthority:
         self._access: dict[str, Grant] = {}
         self._refresh: dict[str, Grant] = {}
         self._lock = threading.Lock()
+        self.codes = codes.Codes(clock)
 
     # ------------------------------------------------------------------ checking
     def check(self, token: str) -> Grant | None:
@@ -120,6 +71,19 @@ class TokenAuthority:
         if grant is None or grant.expires_at <= self._clock():
             return None
         return grant
+
+    def now(self) -> float:
+        return self._clock()
+
+    def client(self, client_id: str) -> Client | None:
+        return self._clients.get(client_id)
+
+    def sign_in(self, username: str, password: str) -> User | None:
+        """The user whose password this is (the login page), or None."""
+        user = self._users.get(username)
+        if user is None or not hmac.compare_digest(user.password, password):
+            return None
+        return user
 
     def user_guids(self) -> dict[str, str]:
         """username -> user id, for roles given by username."""
@@ -172,7 +136,25 @@ class TokenAuthority:
             return self._issue(
                 Grant(scopes, user.user_id, client.client_id, 0.0, user.username), True
             )
+        if grant_type == "authorization_code":
+            return self._code_grant(client, form)
         return self._refresh_grant(client, form.get("refresh_token", ""))
+
+    def _code_grant(self, client: Client, form: dict[str, str]) -> Response:
+        try:
+            code = self.codes.redeem(
+                form.get("code", ""),
+                client.client_id,
+                form.get("redirect_uri", ""),
+                form.get("code_verifier"),
+            )
+        except codes.Refused as exc:
+            return plain_json(400, {"error": "invalid_grant", "error_description": str(exc)})
+        user = self._users[code.username]
+        grant = Grant(
+            code.scopes, user.user_id, client.client_id, 0.0, user.username, "authorization_code"
+        )
+        return self._issue(grant, True)
 
     def _client(self, request: Request, form: dict[str, str]) -> Client | None:
         client_id, secret = form.get("client_id"), form.get("client_secret", "")
@@ -208,7 +190,12 @@ class TokenAuthority:
         now = self._clock()
         jti = uuid.uuid4().hex
         access = Grant(
-            grant.scopes, grant.subject, grant.client_id, now + self._ttl, grant.username
+            grant.scopes,
+            grant.subject,
+            grant.client_id,
+            now + self._ttl,
+            grant.username,
+            grant.grant_type,
         )
         token = self._jwt(jti, access, now)
         body: dict[str, object] = {
@@ -242,7 +229,8 @@ class TokenAuthority:
             "client_id": grant.client_id,
             "cid": grant.client_id,
             "azp": grant.client_id,
-            "grant_type": "client_credentials" if grant.username is None else "password",
+            "grant_type": grant.grant_type
+            or ("client_credentials" if grant.username is None else "password"),
             "iat": int(now),
             "exp": int(grant.expires_at),
             "iss": self.issuer,

@@ -9,7 +9,7 @@
 ```
 
 `scopes` are the user's UAA groups; a password grant through the `cf` client gives the ones
-that client may hand out (`uaa.CF_CLIENT_SCOPES`). Roles can also be added while the
+that client may hand out (`accounts.CF_CLIENT_SCOPES`). Roles can also be added while the
 simulator runs, with `POST /v3/roles` as an admin.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simulator import uaa
+from simulator import accounts
 from simulator.roles import Role, RoleType, new_role
 
 
@@ -42,7 +42,7 @@ class UserSpec(BaseModel):
 
     username: str = Field(min_length=1)
     password: str
-    scopes: tuple[str, ...] = (uaa.READ, "openid", "uaa.user")
+    scopes: tuple[str, ...] = (accounts.READ, "openid", "uaa.user")
     user_id: str | None = None
     roles: tuple[RoleSpec, ...] = ()
 
@@ -53,7 +53,7 @@ class UsersFile(BaseModel):
     users: tuple[UserSpec, ...]
 
 
-def load(path: Path, now: int) -> tuple[list[uaa.User], list[Role]]:
+def load(path: Path, now: int) -> tuple[list[accounts.User], list[Role]]:
     """The users and roles a file describes; ValueError naming the file and the problem."""
     try:
         spec = UsersFile.model_validate_json(path.read_bytes())
@@ -63,10 +63,10 @@ def load(path: Path, now: int) -> tuple[list[uaa.User], list[Role]]:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{path}: {where}: {first['msg']}") from None
-    users: list[uaa.User] = []
+    users: list[accounts.User] = []
     roles: list[Role] = []
     for user in spec.users:
-        user_id = user.user_id or uaa.user_id_of(user.username)
-        users.append(uaa.User(user.username, user.password, user.scopes, user_id))
+        user_id = user.user_id or accounts.user_id_of(user.username)
+        users.append(accounts.User(user.username, user.password, user.scopes, user_id))
         roles += [new_role(r.type, user_id, r.org_guid, r.space_guid, now) for r in user.roles]
     return users, roles

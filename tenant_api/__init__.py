@@ -6,5 +6,6 @@ application, the start-up guard check), `problems` (errors as JSON), `routes` (t
 handlers), `dependencies` (the guard every `/v1` route takes), `queries` (query strings to
 requests), `tokens` and `token_keys` (who is asking), `roles` and `access` (what they may
 read: decided in `access` alone), `reports` and `pool` (the reporters' usage code over a
-pool of read-only connections), `access_log` and `metrics` (what was answered).
+pool of read-only connections), `access_log` and `metrics` (what was answered); `dashboard`
+(the pages at `/` for people in a browser, issue 17: docs/dashboard.md).
 """

@@ -9,9 +9,11 @@ request was refused; never the token, never the query's raw text.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenant_api import problems
@@ -21,9 +23,15 @@ log = structlog.get_logger()
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ApiMetrics,
+        failure: Callable[[str], Response | None] = lambda _path: None,
+    ) -> None:
         self._app = app
         self._metrics = metrics
+        self._failure = failure  # a page for a path that is not JSON's (the dashboard's)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,7 +55,9 @@ class AccessLog:
             self._metrics.errors.labels(kind="internal").inc()
             status = 500
             if not sent:
-                response = problems.answer(500, "internal_error", "the API failed to answer")
+                response = self._failure(scope["path"]) or problems.answer(
+                    500, "internal_error", "the API failed to answer"
+                )
                 await response(scope, receive, send)
         elapsed = time.perf_counter() - started
         route = getattr(scope.get("route"), "path", "unmatched")

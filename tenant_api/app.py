@@ -1,8 +1,8 @@
 """The FastAPI application: `/healthz`, `/openapi.json`, the `/v1` routes, errors as JSON.
 
-Built by `create_app(services)` with every collaborator passed in (nothing global), so the
-same process can serve the dashboard of issue 17 beside `/v1` later: another router that
-uses the same `dependencies` for tokens and access.
+Built by `create_app(services)` with every collaborator passed in (nothing global). The
+dashboard (issue 17, `tenant_api.dashboard`) is served beside `/v1` by the same process,
+with the same token checks and access decisions.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from starlette.routing import BaseRoute
 from tenant_api import dependencies, problems, routes
 from tenant_api import schemas as reply_schemas
 from tenant_api.access_log import AccessLog
+from tenant_api.dashboard import install as dashboard
 from tenant_api.dependencies import Services
 
-# Routes anyone may call: the health check (the OpenAPI document is not an API route).
-PUBLIC_PATHS = frozenset({"/healthz"})
+# Routes anyone may call: the health check (the OpenAPI document is not an API route) and
+# the dashboard's front page, sign-in and stylesheet (its pages with figures take a guard).
+PUBLIC_PATHS = frozenset({"/healthz"}) | dashboard.PUBLIC_PATHS
 DESCRIPTION = """Usage figures of a Cloud Foundry platform, for people and tools that cannot
 reach the broker. Every `/v1` request carries `Authorization: Bearer <UAA access token>`.
 A token with `cloud_controller.admin`, `cloud_controller.admin_read_only` or
@@ -51,7 +53,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Health", tags=["health"])
     app.include_router(routes.router)
     problems.install(app)
-    app.add_middleware(AccessLog, metrics=services.metrics)
+    dashboard.install(app)
+    app.add_middleware(AccessLog, metrics=services.metrics, failure=dashboard.failure)
     refuse_unguarded(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app

@@ -18,6 +18,7 @@ from fastapi.security import HTTPBearer
 
 from reporter import bill_protocol, protocol
 from tenant_api import access, tokens
+from tenant_api.dashboard.state import Dashboard
 from tenant_api.metrics import ApiMetrics
 from tenant_api.reports import Reports
 from tenant_api.roles import OrgRoles
@@ -44,6 +45,7 @@ class Services:
     reports: Reports
     metrics: ApiMetrics
     health: Callable[[], dict[str, bool]]
+    dashboard: Dashboard | None = None  # the pages at / (tenant_api/dashboard)
 
 
 @dataclass(frozen=True)

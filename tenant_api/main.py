@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -11,6 +12,10 @@ from reporter import startup
 from shared import logging, metrics, settings, shutdown
 from shared.transport import Transport
 from tenant_api.app import create_app
+from tenant_api.dashboard.figures import Figures
+from tenant_api.dashboard.oauth import UaaClient
+from tenant_api.dashboard.sessions import Sessions
+from tenant_api.dashboard.state import Dashboard
 from tenant_api.dependencies import Services
 from tenant_api.metrics import ApiMetrics
 from tenant_api.pool import Pool
@@ -24,15 +29,17 @@ from tenant_api.token_keys import TokenKeys
 EXIT_SCHEMA = 1
 # Outgoing HTTP connections kept to the UAA and the Cloud Controller.
 HTTP_POOL_SIZE = 32
-DESCRIPTION = """Serve usage reports over HTTP: GET /v1/usage, /healthz, /openapi.json.
+DESCRIPTION = """Serve usage reports over HTTP: GET /v1/usage, /v1/bills, /v1/pricing, /healthz,
+/openapi.json, and the dashboard's pages at / (with DASHBOARD_CLIENT_ID set).
 
 Environment: DATABASE_URL, CF_API_ADDRESS (required; the API holds no CF credentials: it
 verifies each user's UAA token with the UAA's /token_keys and asks the Cloud Controller for
 the user's roles with that token); API_PORT (8080); API_HOST (0.0.0.0); METRICS_PORT (unset:
 no /metrics); LOG_LEVEL (INFO); CF_SKIP_SSL_VALIDATION (false); CF_USER_AGENT;
 API_ROLES_CACHE_TTL (30s); API_TOKEN_KEYS_REFETCH_INTERVAL (30s); API_DB_CONNECTIONS (4);
-REPORT_STATEMENT_TIMEOUT (60s). First SIGTERM finishes the requests in hand; a second
-exits at once."""
+REPORT_STATEMENT_TIMEOUT (60s); DASHBOARD_CLIENT_ID, DASHBOARD_CLIENT_SECRET,
+DASHBOARD_URL (unset), DASHBOARD_SESSION_TTL (8h). First SIGTERM finishes the requests in
+hand; a second exits at once."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     def health() -> dict[str, bool]:
         return {name: check() for name, check in checks.items()}
 
-    app = create_app(Services(keys, roles, reports, api_metrics, health))
+    dashboard = board(config, transport, reports)
+    app = create_app(Services(keys, roles, reports, api_metrics, health, dashboard))
     exposed = metrics.serve(config.metrics_port, registry, checks)
     log.info("api_starting", port=config.api_port, metrics_port=config.metrics_port)
     try:
@@ -85,3 +93,24 @@ def main(argv: list[str] | None = None) -> int:
         transport.close()
     log.info("api_stopped")
     return 0
+
+
+def board(config: ApiSettings, transport: Transport, reports: Reports) -> Dashboard:
+    """The dashboard's collaborators; without DASHBOARD_CLIENT_ID nobody can sign in."""
+    uaa = None
+    if config.dashboard_client_id and config.dashboard_client_secret and config.dashboard_url:
+        uaa = UaaClient(
+            transport,
+            config.cf_api_address,
+            config.dashboard_client_id,
+            config.dashboard_client_secret,
+            config.dashboard_url,
+        )
+    timeout_ms = int(config.report_statement_timeout.total_seconds() * 1000)
+    return Dashboard(
+        Sessions(config.dashboard_session_ttl.total_seconds()),
+        Figures(reports, timeout_ms),
+        uaa,
+        secure_cookies=(config.dashboard_url or "").startswith("https://"),
+        now=lambda: datetime.now(UTC),
+    )

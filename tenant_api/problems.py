@@ -72,7 +72,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.CloudFoundryUnavailable, _cloud_foundry)  # type: ignore[arg-type]
     app.add_exception_handler(errors.CloudFoundryRefused, _cloud_foundry)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
 
 
 def _invalid_request(_request: Request, exc: errors.InvalidRequest) -> Response:
@@ -108,7 +108,7 @@ def _validation(_request: Request, exc: RequestValidationError) -> Response:
     return answer(400, "invalid_request", f"{field}: {first.get('msg', 'invalid')}", field)
 
 
-def _http(_request: Request, exc: HTTPException) -> Response:
+def http_error(_request: Request, exc: HTTPException) -> Response:
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(
         exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error"

@@ -78,6 +78,11 @@ class Reports:
 
         return orjson.dumps(self._compute(load))
 
+    def run(self, compute: Callable[[db.Connection], T]) -> T:
+        """Any computation over a pooled connection (the dashboard's pages), retried as a
+        report is when the connection is lost under it."""
+        return self._compute(compute)
+
     def _compute(self, compute: Callable[[db.Connection], T]) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             waiting = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from importlib import metadata
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.durations import Duration
@@ -45,6 +45,15 @@ class ApiSettings(BaseSettings):
     api_db_connections: int = Field(default=4, ge=1, le=100)
     # Longest a report's queries may run.
     report_statement_timeout: Duration = timedelta(seconds=60)
+    # The dashboard (docs/dashboard.md): the API's own UAA client, which signs people in with
+    # the authorization-code flow, and the address browsers reach the API at (the UAA sends
+    # them back to DASHBOARD_URL/auth/callback). All three, or none: without them the
+    # dashboard's pages say it is not set up, and /v1 works as before.
+    dashboard_client_id: str | None = None
+    dashboard_client_secret: SecretStr | None = Field(default=None, validate_default=True)
+    dashboard_url: HttpUrl | None = Field(default=None, validate_default=True)
+    # Longest a browser stays signed in; the user's token expiring ends it sooner.
+    dashboard_session_ttl: Duration = timedelta(hours=8)
 
     @field_validator("log_level")
     @classmethod
@@ -63,6 +72,35 @@ class ApiSettings(BaseSettings):
     @field_validator("report_statement_timeout")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be more than 0s")
+        return value
+
+    @field_validator("dashboard_client_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dashboard_client_secret")
+    @classmethod
+    def _secret_with_client(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("dashboard_client_id") and value is None:
+            raise ValueError("is required when DASHBOARD_CLIENT_ID is set")
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _url_with_client(cls, value: str | None, info: ValidationInfo) -> str | None:
+        client = info.data.get("dashboard_client_id")
+        if client and value is None:
+            raise ValueError("is required when DASHBOARD_CLIENT_ID is set")
+        if value is not None and not client:
+            raise ValueError("needs DASHBOARD_CLIENT_ID and DASHBOARD_CLIENT_SECRET too")
+        return value
+
+    @field_validator("dashboard_session_ttl")
+    @classmethod
+    def _session_ttl(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be more than 0s")
         return value

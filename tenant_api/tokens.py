@@ -65,6 +65,8 @@ class Caller:
     client_id: str | None
     scopes: frozenset[str]
     token: str = field(repr=False)
+    user_name: str | None = None  # what the dashboard calls them
+    expires_at: float | None = None  # the token's exp (seconds since the epoch)
 
     @property
     def reads_every_org(self) -> bool:
@@ -125,4 +127,12 @@ def _caller(payload: dict[str, object], token: str) -> Caller:
     subject = claims.user_id or client_id
     if not subject:
         raise errors.InvalidToken("the token names neither a user nor a client")
-    return Caller(subject, claims.user_id, client_id, frozenset(claims.scope), token)
+    return Caller(
+        subject,
+        claims.user_id,
+        client_id,
+        frozenset(claims.scope),
+        token,
+        claims.user_name,
+        claims.exp,
+    )

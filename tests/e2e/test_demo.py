@@ -81,6 +81,8 @@ def check_the_printed_api_calls(text: str) -> None:
         assert f"-d username={user} -d password={user}" in text
     assert re.search(r"billing-manager \(billing manager of org \S+\)", text)
     assert "/v1/usage?from=" in text
+    assert re.search(r"Dashboard at http://127\.0\.0\.1:\d+/ ", text)
+    assert "billing-manager / billing-manager" in text
 
 
 def run_demo(output: Path) -> None:
@@ -124,3 +126,5 @@ def check_the_api_as_each_demo_user(text: str) -> None:
             timeout=60,
         )
         assert answer.status_code == status, (user, answer.text)
+    front = requests.get(api_url.group(1) + "/", timeout=10)
+    assert front.status_code == 200 and 'href="/sign-in"' in front.text

@@ -153,9 +153,9 @@ class Stack:
 
 
 def start_api(
-    database_url: str, cf_api_address: str, **env: str
+    database_url: str, cf_api_address: str, port: int | None = None, **env: str
 ) -> tuple[processes.Process, str, str]:
-    port, metrics_port = free_port(), free_port()
+    port, metrics_port = port or free_port(), free_port()
     process = processes.python_module(
         "tenant_api",
         {

@@ -1,0 +1,160 @@
+"""The dashboard through the real API process and the simulator's UAA, for tests.
+
+`stack` starts `python -m simulator` (the demo's users: `admin`, `billing-manager` of ORG_A,
+`no-role`) and `python -m tenant_api` with the dashboard's client, over a database holding
+`history()` (October 2026, two orgs) and the contract's sample pricing. `sign_in` goes
+through the sign-in as a browser without JavaScript would: the API's redirect, the UAA's
+login form, the callback.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import orjson
+import requests
+
+from paas_billing import demo_users
+from shared import db, pricing_file, pricing_store
+from simulator.accounts import DASHBOARD_CLIENT
+from tests.simulator import fixtures
+from tests.support import api, event_rows, pricing_documents, processes
+
+TIMEOUT = 30
+ORG_A, ORG_B = api.ORG_A, api.ORG_B
+# The month the history fills (wholly in the past), as the dashboard names it.
+MONTH = "2026-10"
+WINDOW = {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
+OCT = datetime(2026, 10, 1, tzinfo=UTC)
+# The demo's users; the billing manager manages ORG_A.
+PASSWORDS = demo_users.USERS
+ROLES = {"billing-manager": [{"type": "organization_billing_manager", "org_guid": ORG_A}]}
+_HIDDEN = re.compile(r'<input type=hidden name="([^"]+)" value="([^"]*)">')
+
+
+def _guid(name: str) -> str:
+    return name.ljust(36, "0")
+
+
+def _app(events: event_rows.History, at: datetime, name: str, space: str, **kw: Any) -> None:
+    """A process event of app `name` in space `space` (of ORG_A unless `org_guid` says)."""
+    kw.setdefault("org_guid", ORG_A)
+    events.app(at, kw.pop("state", "STARTED"), process_guid=_guid(name), app_name=name,
+               space_guid=f"space-{space}", space_name=space, **kw)  # fmt: skip
+
+
+def history() -> event_rows.History:
+    """ORG_A: two spaces, two apps (one scaled mid-month), a task (no task plan: priced 0, a
+    warning), a database on the priced plan; ORG_B: one app. October 2026."""
+    events = event_rows.History()
+    _app(events, OCT - timedelta(days=2), "shop-web", "shop", instance_count=2)
+    _app(events, OCT + timedelta(days=9, hours=12), "shop-web", "shop", instance_count=4,
+         previous_state="STARTED", previous_instance_count=2)  # fmt: skip
+    _app(events, OCT + timedelta(days=3), "docs", "docs", memory_in_mb_per_instance=512)
+    _app(events, OCT + timedelta(days=20), "docs", "docs", state="STOPPED",
+         memory_in_mb_per_instance=512, previous_state="STARTED")  # fmt: skip
+    _app(events, OCT - timedelta(days=2), "blog", "blog", org_guid=ORG_B)
+    for state, hour in (("TASK_STARTED", 1), ("TASK_STOPPED", 3)):
+        events.app(OCT + timedelta(days=5, hours=hour), state, task_guid=_guid("migrate"),
+                   task_name="migrate", parent_app_guid=_guid("shop-web"), org_guid=ORG_A,
+                   space_guid="space-shop", space_name="shop")  # fmt: skip
+    events.service(OCT + timedelta(days=1, hours=22, minutes=30), "CREATED", _guid("db"),
+                   service_instance_name="shop-db", org_guid=ORG_A, space_guid="space-shop",
+                   space_name="shop", service_plan_guid=pricing_documents.SERVICE_PLAN,
+                   service_plan_name="small", service_label="postgres")  # fmt: skip
+    return events
+
+
+def users_file(directory: Path) -> Path:
+    users = [
+        {"username": name, "password": password, "scopes": ["cloud_controller.read", "openid"],
+         "roles": ROLES.get(name, [])}
+        for name, password in PASSWORDS.items()
+        if name != "admin"
+    ]  # fmt: skip
+    path = directory / "users.json"
+    path.write_bytes(orjson.dumps({"users": users}))
+    return path
+
+
+def prepare(database_url: str) -> None:
+    event_rows.insert(database_url, history())
+    content = orjson.dumps(pricing_documents.sample())
+    conn = db.connect(database_url)
+    try:
+        pricing_store.apply(conn, content, "sample.json", pricing_file.parse(content))
+    finally:
+        conn.close()
+
+
+@dataclass
+class Stack:
+    url: str  # the API and its dashboard
+    cf_url: str  # the simulator: Cloud Controller and UAA
+    api: processes.Process
+
+    def token(self, username: str) -> str:
+        """A password-grant token (the cf CLI's way), for `/v1`."""
+        return demo_users.token(self.cf_url, username)
+
+    def bill(self, username: str, org: str) -> dict[str, Any]:
+        response = requests.get(
+            self.url + "/v1/bills",
+            params={**WINDOW, "org_guid": org},
+            headers={"Authorization": f"Bearer {self.token(username)}"},
+            timeout=TIMEOUT,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@contextmanager
+def stack(database_url: str, workdir: Path) -> Iterator[Stack]:
+    simulator = fixtures.start_simulator(events=50, users=users_file(workdir))
+    try:
+        port = api.free_port()
+        url = f"http://127.0.0.1:{port}"
+        process, url, _metrics = api.start_api(
+            database_url,
+            simulator.url,
+            port=port,
+            DASHBOARD_CLIENT_ID=DASHBOARD_CLIENT[0],
+            DASHBOARD_CLIENT_SECRET=DASHBOARD_CLIENT[1],
+            DASHBOARD_URL=url,
+        )
+        with processes.running(process):
+            yield Stack(url, simulator.url, process)
+    finally:
+        simulator.stop()
+
+
+def login_form(page: requests.Response) -> dict[str, str]:
+    """The hidden fields of the simulator's login form."""
+    return {name: html.unescape(value) for name, value in _HIDDEN.findall(page.text)}
+
+
+def sign_in(url: str, username: str, password: str | None = None) -> requests.Session:
+    """A browser-like session signed in to the dashboard at `url` (no JavaScript)."""
+    browser = requests.Session()
+    started = browser.get(url + "/sign-in", allow_redirects=False, timeout=TIMEOUT)
+    assert started.status_code == 303, started.text
+    login = browser.get(started.headers["Location"], timeout=TIMEOUT)
+    assert login.status_code == 200, login.text
+    form = {**login_form(login), "username": username,
+            "password": PASSWORDS[username] if password is None else password}  # fmt: skip
+    back = browser.post(
+        urljoin(login.url, "/oauth/authorize"), data=form, allow_redirects=False, timeout=TIMEOUT
+    )
+    assert back.status_code == 302, back.text
+    landed = browser.get(back.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
+    assert landed.status_code == 303, landed.text
+    return browser
