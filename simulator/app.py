@@ -92,6 +92,7 @@ class Simulator:
         self.local_url = f"http://{host}:{self.server.port}"  # where it listens
         self.url = (settings.api_url or self.local_url).rstrip("/")  # what it tells clients
         self.platform.api_url = self.url
+        self.platform.login_url = (settings.login_url or self.url).rstrip("/")
         self.authority.issuer = self.url + "/oauth/token"
         self._threads: list[threading.Thread] = []
 

@@ -24,6 +24,7 @@ class Platform:
     services: Table[ServiceRow]
     clock: Callable[[], float]
     api_url: str
+    login_url: str = ""  # where browsers sign in (links.login); api_url when empty
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards the world
 
     def purge_apps(self) -> None:

@@ -27,6 +27,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     api_url: str | None = None
+    login_url: str | None = None
     seed: int = 1
     events: int = Field(10_000, ge=1)
     start: datetime | None = None
@@ -68,6 +69,9 @@ _HELP: dict[str, str] = {
     "port": "port to listen on; 0 picks a free one",
     "api_url": "external base URL used in v3 links and in / and /v2/info "
     "(default http://HOST:PORT)",
+    "login_url": "base URL browsers reach the UAA's sign-in pages at: links.login in / and "
+    "authorization_endpoint in /v2/info (default --api-url); set it when services and "
+    "browsers reach the simulator by different names, as in docker compose",
     "seed": "seed of the history; the same flags give byte-identical events",
     "events": "number of events in the history (app and service tables together)",
     "start": "history start, RFC 3339 (default: --days before now, whole seconds)",

@@ -3,7 +3,8 @@
 `authorize_url` is where a browser is sent to sign in, with a `state` that `sessions` ties to
 that browser and a PKCE challenge; `exchange` trades the code the UAA sends back for the
 user's access token, with the client's own credentials. The UAA is found from
-CF_API_ADDRESS as the producer and the token keys find it (`shared.discovery`).
+CF_API_ADDRESS as the producer and the token keys find it (`shared.discovery`); browsers are
+sent to its login address (links.login), which a foundation may publish under another name.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class UaaClient:
         self._secret = client_secret
         self.redirect_uri = dashboard_url.rstrip("/") + CALLBACK_PATH
         self._uaa: str | None = None
+        self._login: str | None = None
 
     def authorize_url(self, state: str, verifier: str) -> str:
         query = urlencode(
@@ -79,7 +81,7 @@ class UaaClient:
                 "code_challenge_method": "S256",
             }
         )
-        return f"{self._address()}/oauth/authorize?{query}"
+        return f"{self._login_address()}/oauth/authorize?{query}"
 
     def exchange(self, code: str, verifier: str) -> str:
         """The user's access token for a code. CodeRefused when the UAA refuses the code,
@@ -114,6 +116,13 @@ class UaaClient:
         return token.get_secret_value()
 
     def _address(self) -> str:
+        """Where the API itself reaches the UAA (tokens)."""
         if self._uaa is None:
             self._uaa = discovery.uaa_address(self._transport, self._api).rstrip("/")
         return self._uaa
+
+    def _login_address(self) -> str:
+        """Where browsers reach the UAA's sign-in pages (links.login)."""
+        if self._login is None:
+            self._login = discovery.login_address(self._transport, self._api).rstrip("/")
+        return self._login

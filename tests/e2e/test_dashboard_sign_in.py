@@ -24,7 +24,8 @@ def stack(
 ) -> Iterator[Stack]:
     with services.cloned_database(postgres_admin_url, template_database) as database_url:
         dashboard.prepare(database_url)
-        with dashboard.stack(database_url, Path(tmp_path_factory.mktemp("dash"))) as running:
+        workdir = Path(tmp_path_factory.mktemp("dash"))
+        with dashboard.stack(database_url, workdir, login_host="localhost") as running:
             yield running
 
 
@@ -43,6 +44,19 @@ def test_dashboard_front_page_offers_sign_in(stack: Stack) -> None:
     assert page.status_code == 200
     assert 'href="/sign-in"' in page.text and '<html lang="en">' in page.text
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_dashboard_sends_browsers_to_the_login_address_and_fetches_tokens_itself(
+    stack: Stack,
+) -> None:
+    started = requests.get(stack.url + "/sign-in", allow_redirects=False, timeout=TIMEOUT)
+    assert started.status_code == 303
+    login = urlsplit(started.headers["Location"])
+    assert (login.hostname, login.path) == ("localhost", "/oauth/authorize")
+    assert urlsplit(stack.cf_url).hostname == "127.0.0.1"
+    # the code comes back through the browser; the API trades it at the UAA's own address
+    browser = sign_in(stack.url, "billing-manager")
+    assert browser.get(stack.url + f"/orgs/{ORG_A}", timeout=TIMEOUT).status_code == 200
 
 
 def test_dashboard_billing_manager_sees_the_figures_of_v1_bills(stack: Stack) -> None:

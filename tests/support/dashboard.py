@@ -118,8 +118,19 @@ class Stack:
 
 
 @contextmanager
-def stack(database_url: str, workdir: Path) -> Iterator[Stack]:
-    simulator = fixtures.start_simulator(events=50, users=users_file(workdir))
+def stack(database_url: str, workdir: Path, login_host: str | None = None) -> Iterator[Stack]:
+    """The simulator and the API. With `login_host`, the simulator tells services its
+    address as 127.0.0.1 and browsers as `login_host` (docker compose's split: the API
+    reaches `simulator:8080`, browsers `localhost:8080`)."""
+    flags: dict[str, object] = {}
+    if login_host is not None:
+        port = api.free_port()
+        flags = {
+            "port": port,
+            "api_url": f"http://127.0.0.1:{port}",
+            "login_url": f"http://{login_host}:{port}",
+        }
+    simulator = fixtures.start_simulator(events=50, users=users_file(workdir), **flags)
     try:
         port = api.free_port()
         url = f"http://127.0.0.1:{port}"

@@ -181,3 +181,36 @@ def test_the_api_runs_everywhere_with_what_it_needs() -> None:
     app = next(a for a in manifest["applications"] if a["command"].endswith(" api"))
     assert required <= set(app["env"]) and not credentials & set(app["env"])
     assert app["health-check-http-endpoint"] == "/healthz" and "$PORT" in app["command"]
+
+
+def _with_defaults(value: str) -> str:
+    """A compose value as `docker compose up` reads it with no .env: `${X:-d}` is d."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def _host_port(service: dict[str, Any]) -> str:
+    published = _with_defaults(service["ports"][0])
+    return published.split(":")[0]
+
+
+def test_compose_dashboard_signs_in_through_the_simulator_from_the_host() -> None:
+    """With no .env, a browser on the host reaches the dashboard at DASHBOARD_URL, is sent to
+    the simulator's login pages on its published port, and the API signs in as the
+    simulator's dashboard client."""
+    from urllib.parse import urlsplit
+
+    from simulator import accounts
+    from simulator import settings as simulator_settings
+
+    services = _compose()["services"]
+    argv = [_with_defaults(part) for part in services["simulator"]["command"][1:]]
+    simulator = simulator_settings.load(argv, environ={})
+    assert simulator.login_url is not None and simulator.api_url is not None
+    login = urlsplit(simulator.login_url)
+    assert (login.hostname, str(login.port)) == ("localhost", _host_port(services["simulator"]))
+    assert urlsplit(simulator.api_url).hostname == "simulator"
+    env = {k: _with_defaults(str(v)) for k, v in services["api"]["environment"].items()}
+    assert (env["DASHBOARD_CLIENT_ID"], env["DASHBOARD_CLIENT_SECRET"]) == accounts.DASHBOARD_CLIENT
+    dashboard = urlsplit(env["DASHBOARD_URL"])
+    assert (dashboard.hostname, str(dashboard.port)) == ("localhost", _host_port(services["api"]))
+    assert login.hostname in accounts.LOCAL_HOSTS
