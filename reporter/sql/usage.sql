@@ -65,10 +65,9 @@ LEFT JOIN LATERAL (
 ) early ON true
 WHERE u.instance_seconds > 0 OR u.mb_seconds > 0
 )
--- In the reply's order (as Python compares strings: by code point).
+-- In the reply's order (as Python compares the keys: by code point; migration 0015).
 SELECT * FROM named
-ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
-         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C";
+ORDER BY reply_order_key(foundation, org_guid, space_guid, resource_guid) COLLATE "C";
 
 -- name: task_usage
 -- The sum of the task spans (migration 0014) that overlap the window; names from the task's
@@ -119,10 +118,9 @@ LEFT JOIN LATERAL (
 ) early ON true
 WHERE u.instance_seconds > 0 OR u.mb_seconds > 0
 )
--- In the reply's order (as Python compares strings: by code point).
+-- In the reply's order (as Python compares the keys: by code point; migration 0015).
 SELECT * FROM named
-ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
-         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C";
+ORDER BY reply_order_key(foundation, org_guid, space_guid, resource_guid) COLLATE "C";
 
 -- name: staging_usage
 -- The sum of the staging spans (migration 0014) that overlap the window, per app; names from
@@ -173,10 +171,9 @@ LEFT JOIN LATERAL (
 ) early ON true
 WHERE u.instance_seconds > 0 OR u.mb_seconds > 0
 )
--- In the reply's order (as Python compares strings: by code point).
+-- In the reply's order (as Python compares the keys: by code point; migration 0015).
 SELECT * FROM named
-ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
-         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C";
+ORDER BY reply_order_key(foundation, org_guid, space_guid, resource_guid) COLLATE "C";
 
 -- name: service_usage
 -- The sum of the service spans (migration 0014) that overlap the window, per instance and
@@ -258,11 +255,10 @@ LEFT JOIN LATERAL (
 ) plan_early ON true
 WHERE u.instance_seconds > 0
 )
--- In the reply's order (as Python compares strings: by code point).
+-- In the reply's order (as Python compares the keys: by code point; migration 0015).
 SELECT * FROM named
-ORDER BY foundation COLLATE "C", coalesce(org_guid, '') COLLATE "C",
-         coalesce(space_guid, '') COLLATE "C", resource_guid COLLATE "C",
-         coalesce(service_plan_guid, '') COLLATE "C";
+ORDER BY reply_order_key(foundation, org_guid, space_guid, resource_guid, service_plan_guid)
+         COLLATE "C";
 
 -- name: collection_gaps
 SELECT foundation, kind, gap_from, gap_to, reason
