@@ -12,6 +12,7 @@ from reporter import startup
 from shared import logging, metrics, settings, shutdown
 from shared.transport import Transport
 from tenant_api.app import create_app
+from tenant_api.dashboard import sealing
 from tenant_api.dashboard.figures import Figures
 from tenant_api.dashboard.oauth import UaaClient
 from tenant_api.dashboard.sessions import Sessions
@@ -38,8 +39,9 @@ the user's roles with that token); API_PORT (8080); API_HOST (0.0.0.0); METRICS_
 no /metrics); LOG_LEVEL (INFO); CF_SKIP_SSL_VALIDATION (false); CF_USER_AGENT;
 API_ROLES_CACHE_TTL (30s); API_TOKEN_KEYS_REFETCH_INTERVAL (30s); API_DB_CONNECTIONS (4);
 REPORT_STATEMENT_TIMEOUT (60s); DASHBOARD_CLIENT_ID, DASHBOARD_CLIENT_SECRET,
-DASHBOARD_URL (unset), DASHBOARD_SESSION_TTL (8h). First SIGTERM finishes the requests in
-hand; a second exits at once."""
+DASHBOARD_URL (unset), DASHBOARD_SESSION_TTL (8h), DASHBOARD_SESSION_KEY (unset: derived
+from DASHBOARD_CLIENT_SECRET). First SIGTERM finishes the requests in hand; a second exits
+at once."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,8 +109,12 @@ def board(config: ApiSettings, transport: Transport, reports: Reports) -> Dashbo
             config.dashboard_url,
         )
     timeout_ms = int(config.report_statement_timeout.total_seconds() * 1000)
+    secret = config.dashboard_client_secret
+    sealer = sealing.for_settings(
+        config.dashboard_session_keys, secret.get_secret_value() if secret else None
+    )
     return Dashboard(
-        Sessions(config.dashboard_session_ttl.total_seconds()),
+        Sessions(sealer, config.dashboard_session_ttl.total_seconds()),
         Figures(reports, timeout_ms),
         uaa,
         secure_cookies=(config.dashboard_url or "").startswith("https://"),

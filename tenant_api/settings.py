@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.durations import Duration
 from shared.settings import HttpUrl, PostgresUrl
 
+# Shortest secret DASHBOARD_SESSION_KEY takes, in characters (`openssl rand -base64 32`
+# makes 44).
+MIN_SESSION_KEY_CHARS = 32
 # Log levels LOG_LEVEL accepts.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -21,6 +24,11 @@ def _default_user_agent() -> str:
     except metadata.PackageNotFoundError:
         version = "0"
     return f"paas-billing-api/{version}"
+
+
+def split_keys(value: str) -> tuple[str, ...]:
+    """The secrets of a comma-separated list, blanks around them dropped."""
+    return tuple(part.strip() for part in value.split(","))
 
 
 class ApiSettings(BaseSettings):
@@ -54,6 +62,10 @@ class ApiSettings(BaseSettings):
     dashboard_url: HttpUrl | None = Field(default=None, validate_default=True)
     # Longest a browser stays signed in; the user's token expiring ends it sooner.
     dashboard_session_ttl: Duration = timedelta(hours=8)
+    # The secret the dashboard's cookies are sealed with, the same on every replica; several,
+    # comma-separated, during a rotation (the first seals, all open). Unset: a key derived
+    # from DASHBOARD_CLIENT_SECRET (docs/dashboard.md).
+    dashboard_session_key: SecretStr | None = Field(default=None, validate_default=True)
 
     @field_validator("log_level")
     @classmethod
@@ -97,6 +109,32 @@ class ApiSettings(BaseSettings):
         if value is not None and not client:
             raise ValueError("needs DASHBOARD_CLIENT_ID and DASHBOARD_CLIENT_SECRET too")
         return value
+
+    @field_validator("dashboard_session_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dashboard_session_key")
+    @classmethod
+    def _session_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return None
+        if not info.data.get("dashboard_client_id"):
+            raise ValueError("needs DASHBOARD_CLIENT_ID, DASHBOARD_CLIENT_SECRET and DASHBOARD_URL")
+        for number, key in enumerate(split_keys(value.get_secret_value()), start=1):
+            if len(key) < MIN_SESSION_KEY_CHARS:
+                raise ValueError(
+                    f"key {number} has {len(key)} characters; each needs at least "
+                    f"{MIN_SESSION_KEY_CHARS} (make one with: openssl rand -base64 32)"
+                )
+        return value
+
+    @property
+    def dashboard_session_keys(self) -> tuple[str, ...]:
+        """DASHBOARD_SESSION_KEY's secrets, the one that seals first; empty when unset."""
+        key = self.dashboard_session_key
+        return () if key is None else split_keys(key.get_secret_value())
 
     @field_validator("dashboard_session_ttl")
     @classmethod

@@ -1,10 +1,12 @@
 """Who is looking: the session cookie to a verified caller, or a sign-in first.
 
-The cookie holds a random session id (`sessions`); the session holds the user's UAA token,
-which is verified again on every page exactly as a `/v1` bearer token is (`tokens.verify`),
-so an expired token ends the session. Cookies are HttpOnly (no script reads them),
-SameSite=Lax (another site's form cannot post with them) and, when the dashboard is served
-over https, Secure with the `__Host-` prefix (only this host, only https).
+The cookie holds the session sealed (`sessions`, `sealing`): the user's UAA token, which no
+one without the key reads, and which is verified again on every page exactly as a `/v1`
+bearer token is (`tokens.verify`), so an expired token ends the session. A cookie that does
+not open (changed, or sealed with another key) is no session: the page asks to sign in.
+Cookies are HttpOnly (no script reads them), SameSite=Lax (another site's form cannot post
+with them) and, when the dashboard is served over https, Secure with the `__Host-` prefix
+(only this host, only https).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ HOST_PREFIX = "__Host-"
 @dataclass(frozen=True)
 class Viewer:
     caller: tokens.Caller
-    session_id: str
     csrf: str
 
     @property
@@ -75,22 +76,17 @@ def here(request: Request) -> str:
 
 
 def optional_viewer(request: Request) -> Viewer | None:
-    """The signed-in viewer, or None (an ended session is forgotten)."""
-    session_id = request.cookies.get(cookie_name(request, SESSION))
-    if not session_id:
-        return None
-    sessions = board(request).sessions
-    session = sessions.get(session_id)
+    """The signed-in viewer, or None (no cookie, one that does not open, a session over)."""
+    session = board(request).sessions.get(request.cookies.get(cookie_name(request, SESSION)))
     if session is None:
         return None
     with pages.translated(here(request)):
         try:
             caller = tokens.verify(session.token, dependencies.services(request).keys)
         except errors.InvalidToken:
-            sessions.end(session_id)
             return None
     request.state.caller = caller
-    found = Viewer(caller, session_id, session.csrf)
+    found = Viewer(caller, session.csrf)
     request.state.viewer = found
     return found
 

@@ -1,31 +1,47 @@
-"""Signed-in browsers, kept on the server: the cookie holds only a random session id.
+"""Signed-in browsers and sign-ins in progress, kept in the browser's cookies, sealed.
 
-A session holds the user's UAA access token (never sent to the browser), a CSRF token for
-the sign-out form, and lasts until the token expires or DASHBOARD_SESSION_TTL passes,
-whichever comes first. A sign-in in progress (`Pending`) holds the OAuth `state` and the
-PKCE verifier for ten minutes and is used once. Both live in this process's memory: a
-restart, or another replica, asks the user to sign in again (docs/dashboard.md).
+A session holds the user's UAA access token, a CSRF token for the sign-out form, when it was
+issued and when it ends: when the token expires or DASHBOARD_SESSION_TTL has passed since
+sign-in, whichever comes first (a TTL lowered later counts too). A sign-in in progress
+(`Pending`) holds the OAuth `state`, the PKCE verifier and the page to come back to, for ten
+minutes. Both are sealed (`sealing`: encrypted and authenticated with a key every replica
+shares), so any replica, and a restarted one, reads them, and the browser reads neither.
+Nothing is kept on the server: signing out clears the cookie (docs/dashboard.md says what a
+copied cookie is then still worth).
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-# Random bytes of a session id, a state and a CSRF token (256 bits).
+import msgspec
+
+from tenant_api.dashboard.sealing import Sealer
+
+# Random bytes of a state and a CSRF token (256 bits).
 TOKEN_BYTES = 32
 # How long a sign-in may take from the redirect to the UAA until it comes back, in seconds.
-PENDING_TTL = 600.0
-# Most sessions and sign-ins in progress kept at once (the oldest go first).
-MAX_SESSIONS = 20_000
-MAX_PENDING = 20_000
+PENDING_TTL = 600
+# Seconds a cookie's issue time may be ahead of this replica's clock (replicas' clocks).
+CLOCK_LEEWAY = 60
+# Longest sealed session a browser is given, in characters: browsers keep 4096 bytes of a
+# cookie's name and value, and the name takes up to 17 (`__Host-pb_session`).
+MAX_COOKIE_CHARS = 4000
+# The sealed values' purposes (bound to them: a sign-in cookie is no session cookie).
+SESSION_PURPOSE, PENDING_PURPOSE = "session", "signin"
 
-V = TypeVar("V")
+
+class CookieTooLarge(ValueError):
+    """The sealed session would not fit in a cookie (a UAA token of many claims)."""
+
+    def __init__(self, chars: int) -> None:
+        super().__init__(f"the session is {chars} characters sealed; at most {MAX_COOKIE_CHARS}")
+        self.chars = chars
 
 
 @dataclass(frozen=True)
@@ -39,72 +55,113 @@ class Session:
 
 @dataclass(frozen=True)
 class Pending:
-    """A sign-in in progress: the PKCE verifier, and where to go once signed in."""
+    """A sign-in in progress: the PKCE verifier, where to go once signed in, and whether its
+    ten minutes have passed."""
 
     verifier: str = field(repr=False)
     return_to: str
-    expires_at: float
+    expired: bool
 
 
-class _Expiring(Generic[V]):
-    """Values by random key, each with its own expiry, at most `limit` of them; thread-safe."""
+class _SessionBody(msgspec.Struct, array_like=True, frozen=True):
+    issued_at: int
+    expires_at: int
+    csrf: bytes
+    token: list[bytes]  # the JWT's three parts decoded (a quarter smaller), or its text
 
-    def __init__(self, limit: int, clock: Callable[[], float]) -> None:
-        self._limit = limit
-        self._clock = clock
-        self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def add(self, value: V, expires_at: float) -> str:
-        key = secrets.token_urlsafe(TOKEN_BYTES)
-        with self._lock:
-            self._items[key] = (expires_at, value)
-            while len(self._items) > self._limit:
-                self._items.popitem(last=False)
-        return key
+class _PendingBody(msgspec.Struct, array_like=True, frozen=True):
+    issued_at: int
+    state: str
+    verifier: str
+    return_to: str
 
-    def get(self, key: str) -> V | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None and found[0] <= self._clock():
-                del self._items[key]
-                found = None
-        return None if found is None else found[1]
 
-    def pop(self, key: str) -> V | None:
-        with self._lock:
-            found = self._items.pop(key, None)
-        if found is None or found[0] <= self._clock():
-            return None
-        return found[1]
+B = TypeVar("B", _SessionBody, _PendingBody)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def pack_token(token: str) -> list[bytes]:
+    """A JWT as its three parts' bytes when they encode back to exactly the same text; else
+    the text itself."""
+    parts = token.split(".")
+    if len(parts) == 3:
+        try:
+            raw = [base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)) for p in parts]
+        except ValueError:
+            raw = []
+        if raw and ".".join(_b64(r) for r in raw) == token:
+            return raw
+    return [token.encode("utf-8")]
+
+
+def unpack_token(packed: list[bytes]) -> str | None:
+    if len(packed) == 3:
+        return ".".join(_b64(part) for part in packed)
+    if len(packed) == 1:
+        return packed[0].decode("utf-8", "replace")
+    return None
 
 
 class Sessions:
-    """Sessions and sign-ins in progress."""
+    """Sessions and sign-ins in progress as sealed cookie values; thread-safe, stateless."""
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sealer: Sealer, ttl: float, clock: Callable[[], float] = time.time) -> None:
+        self._sealer = sealer
         self._ttl = ttl
         self._clock = clock
-        self._sessions: _Expiring[Session] = _Expiring(MAX_SESSIONS, clock)
-        self._pending: _Expiring[Pending] = _Expiring(MAX_PENDING, clock)
 
-    def begin_sign_in(self, verifier: str, return_to: str) -> str:
-        """The `state` of a new sign-in."""
-        expires = self._clock() + PENDING_TTL
-        return self._pending.add(Pending(verifier, return_to, expires), expires)
+    def begin_sign_in(self, verifier: str, return_to: str) -> tuple[str, str]:
+        """A new sign-in's `state`, and the cookie value that holds it."""
+        state = secrets.token_urlsafe(TOKEN_BYTES)
+        body = _PendingBody(int(self._clock()), state, verifier, return_to)
+        return state, self._sealer.seal(PENDING_PURPOSE, msgspec.msgpack.encode(body))
 
-    def finish_sign_in(self, state: str) -> Pending | None:
-        """The sign-in `state` began, once; None when unknown, used or expired."""
-        return self._pending.pop(state)
+    def finish_sign_in(self, cookie: str | None, state: str | None) -> Pending | None:
+        """The sign-in this browser's cookie holds, if it began with `state`; None when the
+        cookie is missing, forged, sealed with another key, or began another sign-in."""
+        body = self._open(cookie, PENDING_PURPOSE, _PendingBody)
+        if body is None or not state or not secrets.compare_digest(body.state, state):
+            return None
+        now = self._clock()
+        expired = not body.issued_at - CLOCK_LEEWAY <= now < body.issued_at + PENDING_TTL
+        return Pending(body.verifier, body.return_to, expired)
 
     def start(self, token: str, token_expires_at: float) -> tuple[str, Session]:
-        """A new session's id (for the cookie) and the session."""
-        expires = min(token_expires_at, self._clock() + self._ttl)
-        session = Session(token, secrets.token_urlsafe(TOKEN_BYTES), expires)
-        return self._sessions.add(session, expires), session
+        """A new session's cookie value, and the session. CookieTooLarge when it would not
+        fit in a cookie."""
+        now = int(self._clock())
+        expires = int(min(token_expires_at, now + self._ttl))
+        csrf = secrets.token_bytes(TOKEN_BYTES)
+        body = _SessionBody(now, expires, csrf, pack_token(token))
+        cookie = self._sealer.seal(SESSION_PURPOSE, msgspec.msgpack.encode(body))
+        if len(cookie) > MAX_COOKIE_CHARS:
+            raise CookieTooLarge(len(cookie))
+        return cookie, Session(token, _b64(csrf), float(expires))
 
-    def get(self, session_id: str) -> Session | None:
-        return self._sessions.get(session_id)
+    def get(self, cookie: str | None) -> Session | None:
+        """The session a cookie holds; None when it is forged, sealed with another key, or
+        over (its end, or DASHBOARD_SESSION_TTL since it began, has passed)."""
+        body = self._open(cookie, SESSION_PURPOSE, _SessionBody)
+        if body is None:
+            return None
+        now = self._clock()
+        ends = min(body.expires_at, body.issued_at + self._ttl)
+        token = unpack_token(body.token)
+        if token is None or not body.issued_at - CLOCK_LEEWAY <= now < ends:
+            return None
+        return Session(token, _b64(body.csrf), float(ends))
 
-    def end(self, session_id: str) -> None:
-        self._sessions.pop(session_id)
+    def _open(self, cookie: str | None, purpose: str, kind: type[B]) -> B | None:
+        if not cookie:
+            return None
+        plain = self._sealer.open(purpose, cookie)
+        if plain is None:
+            return None
+        try:
+            return msgspec.msgpack.decode(plain, type=kind)
+        except msgspec.DecodeError:  # sealed by us, but not this shape: an older format
+            return None

@@ -2,9 +2,11 @@
 
 `stack` starts `python -m simulator` (the demo's users: `admin`, `billing-manager` of ORG_A,
 `no-role`) and `python -m tenant_api` with the dashboard's client, over a database holding
-`history()` (October 2026, two orgs) and the contract's sample pricing. `sign_in` goes
-through the sign-in as a browser without JavaScript would: the API's redirect, the UAA's
-login form, the callback.
+`history()` (October 2026, two orgs) and the contract's sample pricing. `replicas` starts
+several API processes with the same settings behind nothing, as replicas behind a
+round-robin router (browsers come back from the UAA to the first one's address, the
+`DASHBOARD_URL` they share). `sign_in` goes through the sign-in as a browser without
+JavaScript would: the API's redirect, the UAA's login form, the callback.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -148,13 +150,72 @@ def stack(database_url: str, workdir: Path, login_host: str | None = None) -> It
         simulator.stop()
 
 
+@dataclass
+class Replicas:
+    """API processes with the same dashboard settings over one simulator and database."""
+
+    cf_url: str
+    dashboard_url: str  # where the UAA sends browsers back: the first replica's address
+    urls: list[str]
+    database_url: str
+    env: dict[str, str]
+    _running: ExitStack = field(repr=False)
+    processes: list[processes.Process] = field(default_factory=list)
+
+    def start(self, port: int | None = None, **env: str) -> str:
+        """Another replica (these settings, but for `env`); its address. Stopped at the end."""
+        process, url, _metrics = api.start_api(
+            self.database_url, self.cf_url, port, **{**self.env, **env}
+        )
+        self._running.enter_context(processes.running(process))
+        self.processes.append(process)
+        self.urls.append(url)
+        return url
+
+    def stop(self, url: str) -> int:
+        """SIGTERM the replica at `url`; its exit code."""
+        return self.processes[self.urls.index(url)].stop()
+
+    def logs(self, url: str) -> str:
+        return self.processes[self.urls.index(url)].logs()
+
+
+@contextmanager
+def replicas(database_url: str, workdir: Path, count: int = 2, **env: str) -> Iterator[Replicas]:
+    """The simulator and `count` replicas of the API sharing DASHBOARD_URL (the first's)."""
+    simulator = fixtures.start_simulator(events=50, users=users_file(workdir))
+    try:
+        with ExitStack() as running:
+            port = api.free_port()
+            url = f"http://127.0.0.1:{port}"
+            shared_env = {
+                "DASHBOARD_CLIENT_ID": DASHBOARD_CLIENT[0],
+                "DASHBOARD_CLIENT_SECRET": DASHBOARD_CLIENT[1],
+                "DASHBOARD_URL": url,
+                **env,
+            }
+            found = Replicas(simulator.url, url, [], database_url, shared_env, running)
+            found.start(port)
+            for _ in range(count - 1):
+                found.start()
+            yield found
+    finally:
+        simulator.stop()
+
+
 def login_form(page: requests.Response) -> dict[str, str]:
     """The hidden fields of the simulator's login form."""
     return {name: html.unescape(value) for name, value in _HIDDEN.findall(page.text)}
 
 
-def sign_in(url: str, username: str, password: str | None = None) -> requests.Session:
-    """A browser-like session signed in to the dashboard at `url` (no JavaScript)."""
+def sign_in(
+    url: str,
+    username: str,
+    password: str | None = None,
+    callback_url: str | None = None,
+) -> requests.Session:
+    """A browser-like session signed in to the dashboard at `url` (no JavaScript). With
+    `callback_url`, the UAA's redirect back is taken there instead (another replica)."""
     browser = requests.Session()
     started = browser.get(url + "/sign-in", allow_redirects=False, timeout=TIMEOUT)
     assert started.status_code == 303, started.text
@@ -166,6 +227,10 @@ def sign_in(url: str, username: str, password: str | None = None) -> requests.Se
         urljoin(login.url, "/oauth/authorize"), data=form, allow_redirects=False, timeout=TIMEOUT
     )
     assert back.status_code == 302, back.text
-    landed = browser.get(back.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
+    callback = back.headers["Location"]
+    if callback_url is not None:
+        there = urlsplit(callback_url)
+        callback = urlunsplit(urlsplit(callback)._replace(scheme=there.scheme, netloc=there.netloc))
+    landed = browser.get(callback, allow_redirects=False, timeout=TIMEOUT)
     assert landed.status_code == 303, landed.text
     return browser
