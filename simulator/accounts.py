@@ -24,7 +24,7 @@ CF_CLIENT_SCOPES = (
     "doppler.firehose",
 )
 # The dashboard's client (the API signing people in with the authorization-code flow).
-DASHBOARD_CLIENT = ("paas-billing-dashboard", "paas-billing-dashboard-secret")
+DASHBOARD_CLIENT = ("paas-billing-dashboard", "paas-billing-dashboard-simulator-secret")
 # Hosts a dashboard client may send browsers back to (any port, any path).
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
