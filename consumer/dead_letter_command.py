@@ -27,7 +27,7 @@ class DeadLetterSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     amqp_url: settings.AmqpUrl
-    log_level: str = "WARNING"
+    log_level: settings.LogLevel = "WARNING"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
