@@ -21,7 +21,7 @@ from producer.cursor import Cursor, CursorStore
 from producer.instruments import Instruments
 from producer.page import FetchedEvent
 from producer.publisher import Batch, Publisher
-from shared import errors, migrate
+from shared import errors
 from shared.backoff import Backoff
 from shared.shutdown import StopSignal
 from shared.states import ApiVersion, EventKind
@@ -84,7 +84,8 @@ class Runner:
         self._last_success = time.monotonic()
 
     def run(self) -> int:
-        """Migrate, take the foundation lock, then poll until a stop is requested."""
+        """Take the foundation lock, then poll until a stop is requested (main() saw to the
+        schema before)."""
         self.prepare()
         due = dict.fromkeys(EventKind, 0.0)
         while not self._stop.requested:
@@ -107,8 +108,7 @@ class Runner:
         }
 
     def prepare(self) -> None:
-        """Apply migrations, connect to the broker (declaring the topology), take the lock."""
-        self._retry("migrations", lambda: migrate.apply(self._database_url))
+        """Connect to the broker (declaring the topology), take the lock."""
         self._retry("broker", self._publisher.connect)
         self._take_lock()
 
