@@ -100,8 +100,10 @@ def test_dockerfile_runs_as_non_root_and_copies_every_package() -> None:
 
 
 def _k8s_documents() -> list[dict[str, Any]]:
+    """What `kubectl apply -f deploy/kubernetes/` applies, and the example Secret."""
     docs: list[dict[str, Any]] = []
-    for path in sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml")):
+    folder = ROOT / "deploy" / "kubernetes"
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("examples/*.yaml")]):
         docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
     return docs
 
@@ -158,7 +160,7 @@ def test_env_example_names_are_producer_settings(path: str) -> None:
 
 def test_the_api_runs_everywhere_with_what_it_needs() -> None:
     """Compose, Kubernetes and Cloud Foundry run `api` with its two required variables, no
-    CF credentials, and a health check on /healthz."""
+    CF credentials, and health checks on /readyz and /livez."""
     required = {"DATABASE_URL", "CF_API_ADDRESS"}
     credentials = {"CF_CLIENT_ID", "CF_CLIENT_SECRET", "CF_USERNAME", "CF_PASSWORD", "CF_TOKEN"}
     compose = _compose()["services"]["api"]
@@ -174,10 +176,20 @@ def test_the_api_runs_everywhere_with_what_it_needs() -> None:
     )
     names = {e["name"] for e in container["env"]} | set(config["data"])
     assert required <= names and not credentials & names
-    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     service = next(d for d in docs if d["kind"] == "Service")
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     manifest = yaml.safe_load((ROOT / "deploy" / "cloudfoundry" / "manifest.yml").read_text())
     app = next(a for a in manifest["applications"] if a["command"].endswith(" api"))
     assert required <= set(app["env"]) and not credentials & set(app["env"])
-    assert app["health-check-http-endpoint"] == "/healthz" and "$PORT" in app["command"]
+    # CF restarts an instance whose health check fails: that is liveness, never readiness.
+    assert app["health-check-http-endpoint"] == "/livez" and "$PORT" in app["command"]
+
+
+def test_cloudfoundry_apps_serve_metrics_and_are_checked_for_liveness_only() -> None:
+    manifest = yaml.safe_load((ROOT / "deploy" / "cloudfoundry" / "manifest.yml").read_text())
+    for app in manifest["applications"]:
+        assert app["health-check-type"] == "http", app["name"]
+        assert app["health-check-http-endpoint"] == "/livez", app["name"]
+        assert app["command"].startswith(("METRICS_PORT=$PORT ", "API_PORT=$PORT ")), app["name"]
+        assert app.get("routes"), f"{app['name']} has no route to be scraped on"
