@@ -7,7 +7,7 @@ import argparse
 import structlog
 from prometheus_client import CollectorRegistry
 
-from reporter import startup
+from reporter import database_gauges, startup
 from reporter.answer import Answerer
 from reporter.metrics import ReporterMetrics
 from reporter.server import Server
@@ -71,6 +71,7 @@ def serve(
     if not startup.prepare_schema(config.database_url, config.migrate_on_start, stop):
         return 0 if stop.is_set() else EXIT_SCHEMA
     reporter_metrics = ReporterMetrics(registry)
+    registry.register(database_gauges.CollectionGaps(config.database_url))
     answerer = Answerer(config, reporter_metrics)
     server = Server(
         config.amqp_url, answerer, reporter_metrics, stop, config.report_max_reply_bytes
