@@ -210,11 +210,14 @@ def _order(row: protocol.Row) -> tuple[str, ...]:
 
 
 def totals(rows: Iterable[protocol.Row]) -> protocol.Totals:
-    """The plain column sums of the rows (exactly rounded), so clients summing rows agree."""
+    """The column sums of the rows (exactly rounded), except that `instance_hours` sums the
+    app, task and staging rows only, as the contract says: a service row's hours are
+    `service_hours` (its `instance_hours` repeats them), and counting them twice in one
+    total would mix instances with service instances."""
     listed = list(rows)
     return protocol.Totals(
         memory_gb_hours=math.fsum(r.memory_gb_hours for r in listed),
-        instance_hours=math.fsum(r.instance_hours for r in listed),
+        instance_hours=math.fsum(r.instance_hours for r in listed if r.resource_type != "service"),
         service_hours=math.fsum(r.service_hours for r in listed),
     )
 

@@ -171,7 +171,8 @@ def test_report_service_plan_change_starts_new_row(conn: db.Connection, database
     report = run(conn, database_url, h)
     got = {(r.service_plan_name, r.service_hours, r.memory_gb_hours) for r in report.rows}  # type: ignore[union-attr]
     assert got == {("S", 2.0, 0.0), ("L", 4.0, 0.0)}
-    assert report.totals.service_hours == report.totals.instance_hours == 6.0
+    # The contract: totals.instance_hours sums app, task and staging rows only.
+    assert report.totals.service_hours == 6.0 and report.totals.instance_hours == 0.0
 
 
 def test_report_service_first_event_updated_existed_before(
