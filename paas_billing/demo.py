@@ -24,7 +24,7 @@ import psycopg2
 from psycopg2 import sql
 
 from paas_billing import children, demo_users, progress
-from reporter import client
+from reporter import client, report_render
 from shared import amqp, db, errors, migrate, pricing_file, pricing_store, topology
 from shared import logging as shared_logging
 
@@ -182,7 +182,7 @@ def print_first_report() -> tuple[tuple[str, str], str | None]:
         print(f"\ndemo: the first report failed: {reply}", file=sys.stderr)
         return window, None
     print("\n\nFirst report: usage per org over the last 31 days\n")
-    print(client.render(reply["report"], "table"))
+    print(report_render.render(reply["report"], "table"))
     orgs = [row["org_guid"] for row in reply["report"]["rows"] if row.get("org_guid")]
     return window, (orgs[0] if orgs else None)
 
