@@ -32,7 +32,7 @@ def test_compose_ships_the_postgresql_major_the_tests_run_on(postgres_admin_url:
     tested = str(conn.server_version // 10000)
     conn.close()
     assert _tag_version(_image("postgres")) == tested
-    assert services.POSTGRES_IMAGE == _image("postgres")
+    assert _image("postgres") == services.POSTGRES_IMAGE
 
 
 def test_compose_ships_the_rabbitmq_minor_the_tests_run_on(rabbitmq_admin_url: str) -> None:
@@ -43,4 +43,4 @@ def test_compose_ships_the_rabbitmq_minor_the_tests_run_on(rabbitmq_admin_url: s
         connection.close()
     tested = ".".join(str(version).split(".")[:2])
     assert _tag_version(_image("rabbitmq")) == tested
-    assert services.RABBITMQ_IMAGE == _image("rabbitmq")
+    assert _image("rabbitmq") == services.RABBITMQ_IMAGE

@@ -68,7 +68,7 @@ def test_manifest_is_valid_against_the_kubernetes_schema(name: str, document: An
 
 
 def test_the_schema_check_refuses_a_field_kubernetes_does_not_know() -> None:
-    name, deployment = next(d for d in _documents() if d[1]["kind"] == "Deployment")
+    _name, deployment = next(d for d in _documents() if d[1]["kind"] == "Deployment")
     broken = yaml.safe_load(yaml.safe_dump(deployment))
     broken["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -92,7 +92,7 @@ def restricted_violations(pod: dict[str, Any]) -> list[str]:
     for container in containers:
         own = container.get("securityContext", {})
         name = container["name"]
-        if not (own.get("runAsNonRoot", context.get("runAsNonRoot")) is True):
+        if own.get("runAsNonRoot", context.get("runAsNonRoot")) is not True:
             found.append(f"{name}: runAsNonRoot is not true")
         if own.get("runAsUser", context.get("runAsUser")) == 0:
             found.append(f"{name}: runs as user 0")
