@@ -22,10 +22,22 @@ def logging_as_found() -> Iterator[None]:
     """
     handlers = list(logging.root.handlers)
     yield
-    structlog.reset_defaults()
+    quiet_structlog()
     for handler in logging.root.handlers[:]:
         if handler not in handlers:
             logging.root.removeHandler(handler)
+
+
+def quiet_structlog() -> None:
+    """structlog's defaults, less its debug lines: code run in-process by a test (the
+    simulator's request log) must not print into pytest's progress output."""
+    structlog.reset_defaults()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def structlog_without_debug() -> None:
+    quiet_structlog()
 
 
 @pytest.fixture(scope="session")

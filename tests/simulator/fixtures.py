@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,6 +70,7 @@ class RunningSimulator:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+        shutil.rmtree(self.log_path.parent, ignore_errors=True)  # leave /tmp as it was
 
 
 def start_simulator(
@@ -98,7 +100,9 @@ def start_simulator(
         return RunningSimulator(ready_path.read_text().strip(), process, log_path)
     process.kill()
     process.wait()
-    raise RuntimeError(f"simulator did not start: {log_path.read_text(errors='replace')}")
+    text = log_path.read_text(errors="replace")
+    shutil.rmtree(workdir, ignore_errors=True)
+    raise RuntimeError(f"simulator did not start: {text}")
 
 
 @contextmanager
