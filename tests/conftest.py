@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import pytest
 import structlog
@@ -30,9 +31,16 @@ def logging_as_found() -> Iterator[None]:
 
 def quiet_structlog() -> None:
     """structlog's defaults, less its debug lines: code run in-process by a test (the
-    simulator's request log) must not print into pytest's progress output."""
+    simulator's request log) must not print into pytest's progress output. Dropped by a
+    processor, not a filtering logger, so that `capture_logs()` still sees debug events."""
     structlog.reset_defaults()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    structlog.configure(processors=[_drop_debug, *structlog.get_config()["processors"]])
+
+
+def _drop_debug(_logger: object, method: str, event: MutableMapping[str, Any]) -> Any:
+    if method == "debug":
+        raise structlog.DropEvent
+    return event
 
 
 @pytest.fixture(scope="session", autouse=True)
