@@ -26,7 +26,7 @@ RESOURCE_COLUMNS = (
 )
 SPACE_COLUMNS = (
     ("resource_type", "type"), ("foundation", "foundation"), ("org_guid", "org"),
-    ("space_guid", "space"),
+    ("space", "space"),
 )  # fmt: skip
 ORG_COLUMNS = (("resource_type", "type"), ("foundation", "foundation"), ("org_guid", "org"))
 # The figures of a row and of the totals.

@@ -86,3 +86,13 @@ def test_total_instance_hours_leave_the_service_hours_to_service_hours() -> None
     rows = [protocol.ServiceRow(**_service("small")), protocol.AppRow(**_app("shop", "web"))]
     totals = usage.totals(rows)
     assert totals.instance_hours == 2.0 and totals.service_hours == 5.0
+
+
+def test_space_rows_carry_the_space_name_the_table_shows() -> None:
+    rows = [protocol.AppRow(**_app("shop", "web")), protocol.AppRow(**_app("shop", "worker"))]
+    (grouped,) = usage.grouped_rows(rows, protocol.GroupBy.SPACE)
+    assert isinstance(grouped, protocol.SpaceRow) and grouped.space_name == "prod"
+    report = _report([{"resource_type": "app", "foundation": "default", "org_guid": "org-1",
+                       "space_guid": "space-1", "space_name": "prod", "memory_gb_hours": 1.0,
+                       "instance_hours": 1.0, "service_hours": 0.0}], group_by="space")  # fmt: skip
+    assert "prod" in report_render.as_table(report).splitlines()[2]
