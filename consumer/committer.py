@@ -113,7 +113,7 @@ class Committer:
                 if self._stop.is_set() or self._abort.is_set():
                     return None
                 wait = backoff.next_delay()
-                log.warning(kind, error=str(exc), wait_seconds=round(wait, 3), size=len(batch))
+                log.warning(kind, error=str(exc), retry_in_s=round(wait, 3), size=len(batch))
                 for _ in range(max(1, round(wait / WAIT_TICK_SECONDS))):
                     if self._stop.is_set() or self._abort.wait(WAIT_TICK_SECONDS):
                         return None

@@ -10,7 +10,7 @@ import structlog
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from consumer import dead_letter_queue
-from shared import amqp, errors, settings, topology
+from shared import amqp, errors, exit_codes, settings, topology
 from shared import logging as shared_logging
 
 log = structlog.get_logger()
@@ -27,13 +27,15 @@ class DeadLetterSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     amqp_url: settings.AmqpUrl
-    log_level: str = "WARNING"
+    log_level: settings.LogLevel = "WARNING"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="paas-billing dead-letters",
         description="List or replay events the consumer could not store (AMQP_URL).",
+        epilog="Exit codes: 0 ok, 1 failed (a guid not found), 2 bad arguments or "
+        "configuration, 4 broker down.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="show dead letters without removing them")
@@ -62,9 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return list_letters(channel, args.format, args.limit)
         return replay_letters(channel, set(args.guid), args.all, args.limit)
+    except errors.BrokerUnavailable as exc:
+        print(f"paas-billing dead-letters: {exc}", file=sys.stderr)
+        return exit_codes.BROKER
+    except amqp.CONNECTION_ERRORS as exc:
+        print(f"paas-billing dead-letters: broker connection lost: {exc!r}", file=sys.stderr)
+        return exit_codes.BROKER
     except errors.BillingError as exc:
-        print(f"dead-letters: {exc}", file=sys.stderr)
-        return 1
+        print(f"paas-billing dead-letters: {exc}", file=sys.stderr)
+        return exit_codes.FAILED
     finally:
         amqp.close_quietly(connection)
 

@@ -8,12 +8,12 @@ import threading
 import structlog
 from prometheus_client import CollectorRegistry
 
-from consumer import health
+from consumer import health as consumer_health
 from consumer.metrics import ConsumerMetrics
 from consumer.runner import FIRST_WAIT_SECONDS, Runner
 from consumer.settings import ConsumerSettings
 from consumer.writer import Writer
-from shared import errors, metrics, migrate, runtime, settings, shutdown
+from shared import errors, health, metrics, migrate, runtime, settings, shutdown
 from shared import logging as shared_logging
 from shared.backoff import Backoff
 
@@ -24,34 +24,49 @@ def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(
         prog="paas-billing consumer",
         description="Store usage events from RabbitMQ (AMQP_URL) in PostgreSQL (DATABASE_URL). "
-        "Also: LOG_LEVEL, METRICS_PORT, CONSUMER_PREFETCH, CONSUMER_BATCH_SIZE, "
-        "CONSUMER_BATCH_WAIT (e.g. 50ms).",
+        "Also: LOG_LEVEL, METRICS_PORT (/metrics, /livez, /readyz), MIGRATE_ON_START, "
+        "CONSUMER_PREFETCH, CONSUMER_BATCH_SIZE, CONSUMER_BATCH_WAIT (e.g. 50ms).",
     ).parse_args(argv)
     config = settings.load(ConsumerSettings)
     shared_logging.configure(config.log_level)
     stop = shutdown.StopSignal("finishing the batch in hand").install()
-    try:
-        if not migrate.apply_when_reachable(
-            config.database_url, stop, Backoff(base=FIRST_WAIT_SECONDS)
-        ):
-            return 0  # stopped while waiting for the database
-    except errors.BillingError as exc:
-        log.error("migration_failed", error=str(exc))
-        return 1
     registry = CollectorRegistry()
-    runner = Runner(config, Writer(config.database_url), ConsumerMetrics(registry), stop)
-    checks = {
-        "database": health.database_check(config.database_url),
-        "broker": health.broker_check(runner),
-    }
-    server = metrics.serve(config.metrics_port, registry, checks)
-    runtime.tune_garbage_collector()
+    metrics.register_process(registry, "consumer")
+    probes = health.Probes(stop)
+    probes.add("database", consumer_health.database_check(config.database_url))
+    server = metrics.serve(
+        config.metrics_port, registry, probes.checks, alive=probes.liveness.alive
+    )
     try:
-        return run_in_worker(runner)
+        return run_when_schema_ready(config, registry, probes, stop)
     finally:
         if server is not None:
             server.stop()
         log.info("consumer_stopped")
+
+
+def run_when_schema_ready(
+    config: ConsumerSettings,
+    registry: CollectorRegistry,
+    probes: health.Probes,
+    stop: shutdown.StopSignal,
+) -> int:
+    try:
+        if not migrate.prepare(
+            config.database_url,
+            apply_at_start=config.migrate_on_start,
+            stop=stop,
+            backoff=Backoff(base=FIRST_WAIT_SECONDS),
+        ):
+            return 0  # stopped while waiting for the database or the schema
+    except errors.BillingError as exc:
+        log.error("schema_not_usable", error=str(exc))
+        return 1
+    runner = Runner(config, Writer(config.database_url), ConsumerMetrics(registry), stop)
+    probes.add("broker", consumer_health.broker_check(runner))
+    probes.running()
+    runtime.tune_garbage_collector()
+    return run_in_worker(runner)
 
 
 def run_in_worker(runner: Runner) -> int:

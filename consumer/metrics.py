@@ -1,4 +1,8 @@
-"""The consumer's Prometheus metrics, built on a registry that main() passes in."""
+"""The consumer's Prometheus metrics, built on a registry that main() passes in.
+
+Every name begins with `paas_billing_consumer_`; labelled series exist from the start (at 0),
+so that `increase()` sees the first dead letter or error, not only the second.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from shared.states import EventKind
 
 # Buckets for the number of events in a batch.
 BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+# Errors counted, by the name the loop gives them.
+ERRORS = ("broker_unavailable", "batch_abandoned", "database_unavailable", "database_refused")
 # Buckets for the seconds a batch takes from first delivery to ack.
 BATCH_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -48,8 +54,11 @@ class ConsumerMetrics:
             registry=registry,
         )
         for kind in EventKind:  # present from the start, so that increase() sees the first
-            self.conflicts.labels(kind=kind.value)
-            self.unusual_times.labels(kind=kind.value)
+            for counter in (
+                self.stored, self.duplicates, self.dead_lettered, self.conflicts,
+                self.unusual_times,
+            ):  # fmt: skip
+                counter.labels(kind=kind.value)
         self.batch_size = Histogram(
             f"{prefix}_batch_size",
             "Messages per batch.",
@@ -63,12 +72,15 @@ class ConsumerMetrics:
             registry=registry,
         )
         self.lag = Gauge(
-            f"{prefix}_cursor_lag_seconds",
-            "Age of the newest event stored by this consumer, per kind.",
+            f"{prefix}_newest_event_age_seconds",
+            "Age of the newest event this consumer stored (by its created_at), per kind: "
+            "how far behind the Cloud Controller the stored events are, when events flow.",
             ["kind"],
             registry=registry,
         )
         self.errors = Counter(f"{prefix}_errors", "Errors by kind.", ["error"], registry=registry)
+        for error in ERRORS:
+            self.errors.labels(error=error)
         self._newest: dict[EventKind, datetime] = {}
 
     def saw_newest(self, kind: EventKind, created_at: datetime) -> None:

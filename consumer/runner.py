@@ -81,7 +81,9 @@ class Runner:
                 self.connected = False
                 wait = backoff.next_delay()
                 self._meters.errors.labels(error="broker_unavailable").inc()
-                log.warning("broker_unavailable", error=str(exc) or repr(exc), wait_seconds=wait)
+                log.warning(
+                    "broker_unavailable", error=str(exc) or repr(exc), retry_in_s=round(wait, 3)
+                )
                 self._stop.wait(wait)
             finally:
                 self.connected = False

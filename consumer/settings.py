@@ -24,8 +24,11 @@ class ConsumerSettings(BaseSettings):
 
     database_url: settings.PostgresUrl
     amqp_url: settings.AmqpUrl
-    log_level: str = "INFO"
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    log_level: settings.LogLevel = "INFO"
+    metrics_port: settings.MetricsPort = None
+    # Apply missing migrations at start (the contract's default); `false`: wait, changing
+    # nothing, until `paas-billing migrate` (a Kubernetes Job, a CF task) has applied them.
+    migrate_on_start: bool = True
     consumer_prefetch: int = Field(default=DEFAULT_PREFETCH, ge=1, le=65535)
     consumer_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=10000)
     consumer_batch_wait: durations.Duration = DEFAULT_BATCH_WAIT
@@ -36,8 +39,3 @@ class ConsumerSettings(BaseSettings):
         if value < timedelta(0) or value > timedelta(minutes=1):
             raise ValueError("must be between 0s and 1m, such as 50ms")
         return value
-
-    @field_validator("metrics_port", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return None if value == "" else value

@@ -29,7 +29,7 @@ class BillsSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     database_url: settings.PostgresUrl
-    log_level: str = "WARNING"
+    log_level: settings.LogLevel = "WARNING"
 
 
 def _month(text: str) -> date:

@@ -6,6 +6,8 @@ import importlib
 import sys
 from collections.abc import Callable
 
+from shared import metrics
+
 # command -> (module with `main(argv) -> int`, one-line description for --help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "producer": ("producer.main", "poll the CF API and publish usage events in API order"),
@@ -28,7 +30,8 @@ def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
     return (
-        "usage: paas-billing COMMAND [ARGS...]\n\n"
+        "usage: paas-billing COMMAND [ARGS...]\n"
+        "       paas-billing --version\n\n"
         "Meters a Cloud Foundry platform. Commands:\n"
         + "\n".join(lines)
         + "\n\nEach command is configured by environment variables; "
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage(), end="")
         return 0 if args else 2
+    if args[0] in ("-V", "--version", "version"):
+        print(f"paas-billing {metrics.version()}")
+        return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         print(f"paas-billing: unknown command {command!r}\n\n{usage()}", end="", file=sys.stderr)

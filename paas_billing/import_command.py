@@ -43,7 +43,7 @@ class ImportSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     database_url: settings.PostgresUrl
-    log_level: str = "INFO"
+    log_level: settings.LogLevel = "INFO"
 
 
 def _batch_size(text: str) -> int:

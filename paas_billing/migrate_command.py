@@ -19,7 +19,7 @@ class MigrateSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     database_url: settings.PostgresUrl
-    log_level: str = "INFO"
+    log_level: settings.LogLevel = "INFO"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ class PricingSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     database_url: settings.PostgresUrl
-    log_level: str = "WARNING"
+    log_level: settings.LogLevel = "WARNING"
 
 
 def parser() -> argparse.ArgumentParser:

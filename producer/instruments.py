@@ -1,8 +1,13 @@
-"""The producer's Prometheus metrics, registered on the registry main() builds."""
+"""The producer's Prometheus metrics, registered on the registry main() builds.
+
+Every name begins with `paas_billing_producer_`; labelled series exist from the start.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shared.states import EventKind
 
 
 class Instruments:
@@ -45,3 +50,6 @@ class Instruments:
             ["kind"],
             registry=registry,
         )
+        for kind in EventKind:  # present from the start, so that increase() sees the first
+            self.fetched.labels(kind=kind.value)
+            self.published.labels(kind=kind.value)

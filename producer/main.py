@@ -13,10 +13,11 @@ from producer.cf_client import CloudController
 from producer.cursor import CursorStore
 from producer.instruments import Instruments
 from producer.publisher import Publisher
-from producer.runner import Runner
-from shared import errors, metrics, runtime
+from producer.runner import INFRA_BACKOFF_CAP_SECONDS, Runner
+from shared import errors, health, metrics, migrate, runtime
 from shared import logging as shared_logging
 from shared import settings as shared_settings
+from shared.backoff import Backoff
 from shared.shutdown import StopSignal
 from shared.transport import Transport
 
@@ -25,10 +26,11 @@ log = structlog.get_logger()
 
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(
-        prog="producer",
+        prog="paas-billing producer",
         description="Poll the CF usage-events API and publish every event to RabbitMQ in API "
         "order. Configured by environment: DATABASE_URL, AMQP_URL, CF_API_ADDRESS, CF_* "
-        "credentials, COLLECTOR_*, CF_API_VERSION, CF_FOUNDATION, METRICS_PORT, LOG_LEVEL.",
+        "credentials, COLLECTOR_*, CF_API_VERSION, CF_FOUNDATION, METRICS_PORT (/metrics, "
+        "/livez, /readyz), MIGRATE_ON_START, LOG_LEVEL.",
     ).parse_args(argv)
     config = shared_settings.load(settings.ProducerSettings)
     try:
@@ -39,6 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     shared_logging.configure(config.log_level)
     stop = StopSignal("finishing the page in hand").install()
     registry = CollectorRegistry()
+    metrics.register_process(registry, "producer")
+    probes = health.Probes(stop)
+    server = metrics.serve(
+        config.metrics_port, registry, probes.checks, alive=probes.liveness.alive
+    )
+    try:
+        if not migrate.prepare(
+            config.database_url,
+            apply_at_start=config.migrate_on_start,
+            stop=stop,
+            backoff=Backoff(cap=INFRA_BACKOFF_CAP_SECONDS),
+        ):
+            return 0  # stopped while waiting for the database or the schema
+    except errors.BillingError as exc:
+        log.error("schema_not_usable", error=str(exc))
+        if server is not None:
+            server.stop()
+        return 1
     instruments = Instruments(registry)
     transport = Transport(config.cf_user_agent, verify_tls=not config.cf_skip_ssl_validation)
     publisher = Publisher(config.amqp_url)
@@ -65,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         instruments=instruments,
         stop=stop,
     )
-    server = metrics.serve(config.metrics_port, registry, runner.health_checks())
+    for name, check in runner.health_checks().items():
+        probes.add(name, check)
+    probes.running()
     runtime.tune_garbage_collector()
     try:
         return runner.run()

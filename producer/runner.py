@@ -21,7 +21,7 @@ from producer.cursor import Cursor, CursorStore
 from producer.instruments import Instruments
 from producer.page import FetchedEvent
 from producer.publisher import Batch, Publisher
-from shared import errors, migrate
+from shared import errors
 from shared.backoff import Backoff
 from shared.shutdown import StopSignal
 from shared.states import ApiVersion, EventKind
@@ -84,7 +84,8 @@ class Runner:
         self._last_success = time.monotonic()
 
     def run(self) -> int:
-        """Migrate, take the foundation lock, then poll until a stop is requested."""
+        """Take the foundation lock, then poll until a stop is requested (main() saw to the
+        schema before)."""
         self.prepare()
         due = dict.fromkeys(EventKind, 0.0)
         while not self._stop.requested:
@@ -107,8 +108,7 @@ class Runner:
         }
 
     def prepare(self) -> None:
-        """Apply migrations, connect to the broker (declaring the topology), take the lock."""
-        self._retry("migrations", lambda: migrate.apply(self._database_url))
+        """Connect to the broker (declaring the topology), take the lock."""
         self._retry("broker", self._publisher.connect)
         self._take_lock()
 
@@ -118,11 +118,13 @@ class Runner:
             seconds = self._poll(kind)
         except errors.CloudFoundryUnavailable as exc:
             delay = self._api_backoff[kind].next_delay(exc.retry_after)
-            log.warning("cf_api_unavailable", kind=kind.value, error=str(exc), retry_in=delay)
+            log.warning(
+                "cf_api_unavailable", kind=kind.value, error=str(exc), retry_in_s=round(delay, 3)
+            )
             return delay
         except errors.CloudFoundryRefused as exc:
             delay = max(self._default_seconds(), MIN_REFUSED_RETRY_SECONDS)
-            log.error("cf_api_refused", kind=kind.value, error=str(exc), retry_in=delay)
+            log.error("cf_api_refused", kind=kind.value, error=str(exc), retry_in_s=round(delay, 3))
             return delay
         except (errors.BrokerUnavailable, errors.PublishFailed) as exc:
             self._publisher.close()
@@ -133,7 +135,7 @@ class Runner:
                 kind=kind.value,
                 error=str(exc),
                 waiting_for="RabbitMQ to accept and confirm the page; cursor not moved",
-                retry_in=delay,
+                retry_in_s=round(delay, 3),
             )
             return delay
         except (errors.DatabaseUnavailable, errors.DatabaseError) as exc:
@@ -143,7 +145,7 @@ class Runner:
             return 0.0
         except Exception:  # the loop's edge: log with the traceback and keep going
             delay = self._api_backoff[kind].next_delay()
-            log.exception("poll_failed", kind=kind.value, retry_in=delay)
+            log.exception("poll_failed", kind=kind.value, retry_in_s=round(delay, 3))
             return delay
         self._api_backoff[kind].reset()
         return seconds
@@ -292,7 +294,7 @@ class Runner:
                 self._wait(LOCK_RETRY_SECONDS)
             except (errors.DatabaseUnavailable, errors.DatabaseError) as exc:
                 delay = self._infra_backoff.next_delay()
-                log.warning("database_unavailable", error=str(exc), retry_in=delay)
+                log.warning("database_unavailable", error=str(exc), retry_in_s=round(delay, 3))
                 self._wait(delay)
 
     def _retry(self, what: str, action: Callable[[], object]) -> None:
@@ -303,7 +305,7 @@ class Runner:
                 return
             except (errors.BrokerUnavailable, errors.DatabaseUnavailable) as exc:
                 delay = self._infra_backoff.next_delay()
-                log.warning("waiting_for", what=what, error=str(exc), retry_in=delay)
+                log.warning("waiting_for", what=what, error=str(exc), retry_in_s=round(delay, 3))
                 self._wait(delay)
 
     def _wait(self, seconds: float) -> None:

@@ -10,15 +10,13 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import errors, messages, settings
-from shared.durations import Duration
+from shared.durations import NonNegativeDuration
 from shared.states import ApiVersion
 
 # The largest page v2 serves for service events (renderer.max_results_per_page).
 V2_MAX_FETCH_LIMIT = 100
 # The largest page v3 serves (PaginationOptions::PER_PAGE_MAX).
 V3_MAX_FETCH_LIMIT = 5000
-# Log levels LOG_LEVEL accepts.
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _default_user_agent() -> str:
@@ -57,22 +55,16 @@ class ProducerSettings(BaseSettings):
     cf_foundation: str = Field(
         default="default", min_length=1, max_length=messages.FOUNDATION_MAX_LENGTH
     )
-    collector_default_schedule: Duration = timedelta(minutes=1)
-    collector_min_wait_time: Duration = timedelta(seconds=3)
+    collector_default_schedule: NonNegativeDuration = timedelta(minutes=1)
+    collector_min_wait_time: NonNegativeDuration = timedelta(seconds=3)
     # Validated after cf_api_version (declared before it), whose limit it depends on.
     collector_fetch_limit: int = 50
-    collector_record_min_age: Duration = timedelta(minutes=5)
-    log_level: str = "INFO"
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
-
-    @field_validator(
-        "collector_default_schedule", "collector_min_wait_time", "collector_record_min_age"
-    )
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("must not be negative")
-        return value
+    collector_record_min_age: NonNegativeDuration = timedelta(minutes=5)
+    log_level: settings.LogLevel = "INFO"
+    metrics_port: settings.MetricsPort = None
+    # Apply missing migrations at start (the contract's default); `false`: wait, changing
+    # nothing, until `paas-billing migrate` (a Kubernetes Job, a CF task) has applied them.
+    migrate_on_start: bool = True
 
     @field_validator("collector_fetch_limit")
     @classmethod
@@ -82,13 +74,6 @@ class ProducerSettings(BaseSettings):
         if not 1 <= value <= top:
             raise ValueError(f"must be between 1 and {top} for CF_API_VERSION={version}")
         return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _log_level(cls, value: str) -> str:
-        if value.upper() not in LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
-        return value.upper()
 
     @field_validator("cf_client_id", "cf_username", mode="before")
     @classmethod

@@ -95,9 +95,20 @@ class Answerer:
                 statement_timeout_ms=self._timeout_ms(),
                 helpers=self._helper_connections(),
             )
+            self._note_closed_month(request, bill_body)
             lines = sum(len(org["lines"]) for org in bill_body["orgs"])
             body = bill_assembly.reply_body(bill_body)
         return Answer(body, "ok", lines)
+
+    def _note_closed_month(
+        self, request: bill_protocol.BillRequest, bill_body: bill_assembly.BillBody
+    ) -> None:
+        """A whole closed month's bill (no filters) says whether it differs now: a gauge."""
+        closed = bill_body.get("closed")
+        filtered = request.org_guids or request.space_guids or request.foundations
+        if closed and not filtered:
+            month = request.from_.strftime("%Y-%m")
+            self._metrics.closed_month_differs.labels(month=month).set(int(closed["differs_now"]))
 
     def _timeout_ms(self) -> int:
         return int(self._settings.report_statement_timeout.total_seconds() * 1000)

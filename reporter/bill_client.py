@@ -11,6 +11,7 @@ import argparse
 import csv
 import io
 import sys
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -43,19 +44,30 @@ def parser() -> argparse.ArgumentParser:
         "per resource, plan and component, org figures rounded half up to 2 places.",
         epilog="Exit codes: 0 ok, 1 error reply, 2 bad arguments, 3 timeout, 4 broker down.",
     )
-    p.add_argument("--from", dest="start", type=client.moment, required=True, help="date or time")
     p.add_argument(
-        "--to", dest="end", type=client.moment, required=True, help="date or time (excl.)"
+        "--from", dest="start", type=client.moment, required=True, metavar="TIME",
+        help="date or time",
+    )  # fmt: skip
+    p.add_argument(
+        "--to", dest="end", type=client.moment, required=True, metavar="TIME",
+        help="date or time (excl.)",
+    )  # fmt: skip
+    p.add_argument(
+        "--org", action="append", default=[], metavar="GUID", help="org guid (repeatable)"
     )
-    p.add_argument("--org", action="append", default=[], help="org guid (repeatable)")
-    p.add_argument("--space", action="append", default=[], help="space guid (repeatable)")
-    p.add_argument("--foundation", action="append", default=[], help="foundation (repeatable)")
+    p.add_argument(
+        "--space", action="append", default=[], metavar="GUID", help="space guid (repeatable)"
+    )
+    p.add_argument(
+        "--foundation", action="append", default=[], metavar="NAME", help="foundation (repeatable)"
+    )
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument(
         "--timeout",
-        type=durations.parse,
-        default=durations.parse("60s"),
-        help="how long to wait for the reply (Go duration: 90s, 2m)",
+        type=client.timeout,
+        default=timedelta(seconds=60),
+        metavar="DURATION",
+        help=f"{client.TIMEOUT_HELP}; default 60s",
     )
     return p
 

@@ -7,12 +7,11 @@ configuration; 3 no reply within --timeout; 4 the broker could not be reached.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
+import re
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -20,12 +19,23 @@ import pika
 import pika.exceptions
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared import amqp, durations, errors, settings, topology
+from reporter import report_render
+from shared import amqp, durations, errors, exit_codes, settings, topology
 from shared.messages import CONTENT_TYPE
 
-EXIT_OK, EXIT_ERROR_REPLY, EXIT_USAGE, EXIT_TIMEOUT, EXIT_BROKER = 0, 1, 2, 3, 4
-COLUMNS = ("resource_type", "resource_name", "resource_guid", "org_guid", "space_guid")
-NUMBERS = ("memory_gb_hours", "instance_hours", "service_hours")
+EXIT_OK, EXIT_ERROR_REPLY, EXIT_USAGE, EXIT_TIMEOUT, EXIT_BROKER = (
+    exit_codes.OK,
+    exit_codes.FAILED,
+    exit_codes.CONFIG,
+    exit_codes.TIMEOUT,
+    exit_codes.BROKER,
+)
+# What --timeout takes, for the help of `report` and `bill`.
+TIMEOUT_HELP = "how long to wait for the reply: seconds (2) or a Go duration (90s, 2m)"
+
+
+# A bare number of seconds given to --timeout.
+_NUMBER = re.compile(r"\d+(\.\d*)?|\.\d+")
 
 
 class ClientSettings(BaseSettings):
@@ -53,20 +63,54 @@ def moment(text: str) -> str:
     return parsed.isoformat()
 
 
+def timeout(text: str) -> timedelta:
+    """A bare number of seconds (`2`, `0.5`) or a Go duration (`90s`, `2m`), more than 0."""
+    try:
+        value = timedelta(seconds=float(text)) if _NUMBER.fullmatch(text) else durations.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds (2) or a duration (90s, 2m)"
+        ) from None
+    if value <= timedelta(0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="paas-billing report",
         description="Request a usage report from the reporters (env AMQP_URL) and print it.",
         epilog="Exit codes: 0 ok, 1 error reply, 2 bad arguments, 3 timeout, 4 broker down.",
     )
-    p.add_argument("--from", dest="start", type=moment, required=True, help="date or time")
-    p.add_argument("--to", dest="end", type=moment, required=True, help="date or time (excl.)")
-    p.add_argument("--org", action="append", default=[], help="org guid (repeatable)")
-    p.add_argument("--space", action="append", default=[], help="space guid (repeatable)")
-    p.add_argument("--foundation", action="append", default=[], help="foundation (repeatable)")
+    p.add_argument(
+        "--from", dest="start", type=moment, required=True, metavar="TIME", help="date or time"
+    )
+    p.add_argument(
+        "--to", dest="end", type=moment, required=True, metavar="TIME", help="date or time (excl.)"
+    )
+    p.add_argument(
+        "--org", action="append", default=[], metavar="GUID", help="org guid (repeatable)"
+    )
+    p.add_argument(
+        "--space", action="append", default=[], metavar="GUID", help="space guid (repeatable)"
+    )
+    p.add_argument(
+        "--foundation", action="append", default=[], metavar="NAME", help="foundation (repeatable)"
+    )
     p.add_argument("--group-by", choices=("resource", "space", "org"), default="resource")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--timeout", type=durations.parse, default=durations.parse("30s"))
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (the reply as sent), csv (rows, a TOTAL row, warnings)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=timeout,
+        default=timedelta(seconds=30),
+        metavar="DURATION",
+        help=f"{TIMEOUT_HELP}; default 30s",
+    )
     return p
 
 
@@ -114,38 +158,6 @@ def call(url: str, body: bytes, timeout: float) -> dict[str, Any] | None:
         amqp.close_quietly(connection)
 
 
-def render(report: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n"
-    rows = report["rows"]
-    columns = [c for c in COLUMNS if any(c in r for r in rows)] or ["resource_type"]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*columns, *NUMBERS])
-        for row in rows:
-            writer.writerow([row.get(c) or "" for c in columns] + [row[n] for n in NUMBERS])
-        return out.getvalue()
-    table = [[*columns, *NUMBERS]]
-    table += [
-        [str(r.get(c) or "-") for c in columns] + [f"{r[n]:.6f}" for n in NUMBERS] for r in rows
-    ]
-    table.append(
-        ["TOTAL"] + [""] * (len(columns) - 1) + [f"{report['totals'][n]:.6f}" for n in NUMBERS]
-    )
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    lines = [
-        "  ".join(
-            cell.rjust(w) if i >= len(columns) else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in table
-    ]
-    head = f"Usage {report['from']} .. {report['to']} (group by {report['group_by']})\n"
-    notes = "".join(f"warning: {w['message']}\n" for w in report.get("warnings", []))
-    return head + "\n".join(lines) + "\n" + notes
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     config = settings.load(ClientSettings)
@@ -172,5 +184,5 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR_REPLY
-    sys.stdout.write(render(reply["report"], args.format))
+    sys.stdout.write(report_render.render(reply["report"], args.format))
     return EXIT_OK

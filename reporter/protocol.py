@@ -212,6 +212,8 @@ class SpaceRow(msgspec.Struct, frozen=True, kw_only=True):
     foundation: str
     org_guid: str | None
     space_guid: str | None
+    # The name its resources' latest events give the space (the most common, if renamed).
+    space_name: str | None = None
     memory_gb_hours: float
     instance_hours: float
     service_hours: float

@@ -1,4 +1,4 @@
-"""Start-up chores: bring the schema up to date (or accept it read-only), signal handling."""
+"""Start-up chores of the reporter and the API: the schema step, a database health check."""
 
 from __future__ import annotations
 
@@ -16,36 +16,20 @@ MAX_START_WAIT_SECONDS = 30.0
 _QUERIES = db.load_queries("reporter.sql", "usage.sql")
 
 
-def prepare_schema(url: str, stop: threading.Event) -> bool:
-    """Apply migrations; a read-only role may skip them when the schema is already current.
-
-    Waits (with backoff) while the database is unreachable; False when stopped meanwhile
-    or when the schema is behind and cannot be migrated.
-    """
+def prepare_schema(url: str, apply_at_start: bool, stop: threading.Event) -> bool:
+    """The schema step (`shared.migrate.prepare`): apply what is missing, or wait for it
+    (MIGRATE_ON_START=false, or a read-only role). False when stopped meanwhile or when the
+    schema cannot be used (newer than this code, a migration refused), which is logged."""
     try:
-        return migrate.apply_when_reachable(
-            url, stop, Backoff(cap=MAX_START_WAIT_SECONDS, base=1.0)
+        return migrate.prepare(
+            url,
+            apply_at_start=apply_at_start,
+            stop=stop,
+            backoff=Backoff(cap=MAX_START_WAIT_SECONDS, base=1.0),
         )
-    except errors.DatabaseError as exc:
-        return _schema_current(url, str(exc))
-
-
-def _schema_current(url: str, why: str) -> bool:
-    conn = db.connect(url, application_name="paas-billing-reporter", readonly=True)
-    try:
-        with db.transaction(conn) as cursor:
-            cursor.execute(_QUERIES["applied_versions"])
-            applied = {row[0] for row in cursor.fetchall()}
-    except errors.DatabaseError:
-        applied = set()
-    finally:
-        db.close_quietly(conn)
-    missing = [v for v, _ in migrate.migration_files() if v not in applied]
-    if missing:
-        log.error("schema_not_current", missing=missing, migrate_error=why)
+    except errors.BillingError as exc:
+        log.error("schema_not_usable", error=str(exc))
         return False
-    log.warning("migrations_skipped", reason="cannot migrate; schema already current", error=why)
-    return True
 
 
 def database_reachable(url: str) -> bool:

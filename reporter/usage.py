@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
@@ -203,9 +204,12 @@ def grouped_rows(
 ) -> list[protocol.Row]:
     """One row per (foundation, org[, space], resource_type) with exactly rounded sums."""
     parts: dict[tuple[str, str, str, str], tuple[list[float], list[float], list[float]]] = {}
+    names: dict[tuple[str, str, str, str], Counter[str]] = {}
     for row in rows:
         space = row.space_guid if group_by is protocol.GroupBy.SPACE else None
         key = (row.resource_type, row.foundation, row.org_guid or "", space or "")
+        if row.space_name:
+            names.setdefault(key, Counter())[row.space_name] += 1
         memory, instances, service = parts.setdefault(key, ([], [], []))
         memory.append(row.memory_gb_hours)
         instances.append(row.instance_hours)
@@ -221,10 +225,18 @@ def grouped_rows(
             "service_hours": math.fsum(service),
         }
         if group_by is protocol.GroupBy.SPACE:
-            grouped.append(protocol.SpaceRow(space_guid=space or None, **common))
+            name = _most_common(names.get((resource_type, foundation, org, space)))
+            grouped.append(protocol.SpaceRow(space_guid=space or None, space_name=name, **common))
         else:
             grouped.append(protocol.OrgRow(**common))
     return grouped
+
+
+def _most_common(counted: Counter[str] | None) -> str | None:
+    """The most common name, the first in order among equals; None when none is known."""
+    if not counted:
+        return None
+    return min(counted, key=lambda name: (-counted[name], name))
 
 
 def _order(row: protocol.Row) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 # One `<number><unit>` term of a Go duration; units as Go's time.ParseDuration knows them.
 _TERM = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
@@ -65,3 +65,22 @@ def _coerce(value: object) -> object:
 Duration = Annotated[
     timedelta, BeforeValidator(_coerce), PlainSerializer(format_go, return_type=str)
 ]
+
+
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("must not be negative: use a value such as 0s, 90s or 1m")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be more than 0s: use a value such as 90s or 1m")
+    return value
+
+
+# A duration of 0s or more (a wait, a backoff, a cache lifetime): the type of every such
+# variable in every process, so that `-1s` is refused the same way everywhere.
+NonNegativeDuration = Annotated[Duration, AfterValidator(_not_negative)]
+# A duration of more than 0s (a timeout).
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]

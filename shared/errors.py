@@ -101,3 +101,7 @@ class InvalidToken(BillingError):
 
 class Forbidden(BillingError):
     """The caller may not read what they asked for."""
+
+
+class SchemaTooNew(BillingError):
+    """The database's schema was migrated by a newer paas-billing than this one."""

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 import structlog
 
+# Marks the root handler configure() installed, so that a second call replaces it.
+_OURS = "_paas_billing_handler"
 # Keys whose values are always secret, whatever they hold.
 SECRET_KEYS = frozenset(
     {
@@ -66,7 +68,9 @@ def redact_secrets(
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | None = None) -> None:
-    """Configure structlog once, in a process's main()."""
+    """Configure structlog once, in a process's main(); the standard library's records (pika,
+    uvicorn, urllib3) go through the same processors, so that every line is JSON when not on a
+    terminal, with the same `event`, `level` and `timestamp` fields, secrets redacted."""
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
     renderer: Any = (
@@ -74,11 +78,14 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | No
         if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.format_exc_info,
             redact_secrets,
             renderer,
@@ -89,8 +96,23 @@ def configure(level: str = "INFO", stream: TextIO | None = None, json: bool | No
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )
-    # pika logs connection trouble through the standard library; keep it quiet but visible.
-    logging.basicConfig(
-        level=logging.WARNING, stream=out, format="%(levelname)s %(name)s %(message)s"
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_secrets,
+                renderer,
+            ],
+        )
     )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    setattr(handler, _OURS, True)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)  # libraries: warnings and worse only
+    # pika logs every connection failure the loops already log and retry; keep it for crises.
     logging.getLogger("pika").setLevel(logging.CRITICAL)

@@ -1,32 +1,73 @@
-"""Prometheus `/metrics` and `/healthz` over HTTP, one small server per process.
+"""Prometheus `/metrics`, `/livez`, `/readyz` and `/healthz` over HTTP, one small server per
+process.
 
 Each process builds its own CollectorRegistry and metric objects in main() and passes them
-down; this module only serves them. `/healthz` answers 200 when every check passes, else 503,
-with a JSON body naming each check.
+down; this module serves them, and adds what every process exposes: process metrics (RSS,
+CPU, open files, start time) and `paas_billing_build_info`. `/livez` answers 200 while the
+process is alive and making progress (`shared.health.Liveness`), else 503; `/readyz` 200 when
+every dependency check passes, else 503, with a JSON body naming each check; `/healthz` is
+`/readyz` under the name the first releases served.
 """
 
 from __future__ import annotations
 
+import platform
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
 
 import orjson
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    ProcessCollector,
+    generate_latest,
+)
+
+from shared import health
 
 log = structlog.get_logger()
 
-# A health check: name -> callable returning True when that dependency is reachable.
-HealthChecks = Mapping[str, Callable[[], bool]]
+# The paths that answer readiness (the second is the older name, kept for existing probes).
+READINESS_PATHS = ("/readyz", "/healthz")
+
+
+def version() -> str:
+    """The installed paas-billing's version ("0" when run from a tree never installed)."""
+    try:
+        return metadata.version("paas-billing")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def register_process(registry: CollectorRegistry, process: str) -> None:
+    """Process metrics and `paas_billing_build_info{process, version, python}` (always 1)."""
+    ProcessCollector(registry=registry)
+    Gauge(
+        "paas_billing_build_info",
+        "Always 1; the labels say which paas-billing and Python run this process.",
+        ["process", "version", "python"],
+        registry=registry,
+    ).labels(process=process, version=version(), python=platform.python_version()).set(1)
 
 
 class MetricsServer:
-    """Serves /metrics and /healthz on a background thread until stop()."""
+    """Serves /metrics, /livez, /readyz and /healthz on a background thread until stop()."""
 
-    def __init__(self, host: str, port: int, registry: CollectorRegistry, checks: HealthChecks):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        checks: health.Checks,
+        alive: Callable[[], bool],
+    ):
         self._registry = registry
         self._checks = checks
+        self._alive = alive
         handler = self._handler_class()
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
@@ -46,12 +87,7 @@ class MetricsServer:
         self._server.server_close()
 
     def health(self) -> tuple[bool, dict[str, bool]]:
-        results: dict[str, bool] = {}
-        for name, check in self._checks.items():
-            try:
-                results[name] = bool(check())
-            except Exception:  # a failing check is an unhealthy dependency, not a crash
-                results[name] = False
+        results = health.results(self._checks)
         return all(results.values()), results
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -59,9 +95,14 @@ class MetricsServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?")[0] == "/metrics":
+                path = self.path.split("?")[0]
+                if path == "/metrics":
                     self._send(200, CONTENT_TYPE_LATEST, generate_latest(server._registry))
-                elif self.path.split("?")[0] == "/healthz":
+                elif path == "/livez":
+                    alive = server._alive()
+                    body = orjson.dumps({"status": "ok" if alive else "stuck"})
+                    self._send(200 if alive else 503, "application/json", body)
+                elif path in READINESS_PATHS:
                     healthy, results = server.health()
                     body = orjson.dumps({"status": "ok" if healthy else "unhealthy", **results})
                     self._send(200 if healthy else 503, "application/json", body)
@@ -81,13 +122,18 @@ class MetricsServer:
         return Handler
 
 
+def _always_alive() -> bool:
+    return True
+
+
 def serve(
     port: int | None,
     registry: CollectorRegistry,
-    checks: HealthChecks,
+    checks: health.Checks,
     host: str = "0.0.0.0",  # noqa: S104
+    alive: Callable[[], bool] = _always_alive,
 ) -> MetricsServer | None:
     """Start serving when a port is configured (METRICS_PORT); None when it is not."""
     if port is None:
         return None
-    return MetricsServer(host, port, registry, checks).start()
+    return MetricsServer(host, port, registry, checks, alive).start()

@@ -17,7 +17,7 @@ import sys
 from typing import Annotated, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings
 
 from shared import amqp, db, errors
@@ -156,6 +156,28 @@ PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
 AmqpUrl = Annotated[str, AfterValidator(_amqp_url)]
 # An HTTP(S) base address, without a trailing slash.
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+# Log levels LOG_LEVEL accepts, in any case.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> str:
+    if value.strip().upper() not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return value.strip().upper()
+
+
+def blank_is_unset(value: object) -> object:
+    """An empty or blank variable (`METRICS_PORT=` in an env file) counts as not set."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# LOG_LEVEL: one of LOG_LEVELS, any case; upper-cased.
+LogLevel = Annotated[str, AfterValidator(_log_level)]
+# METRICS_PORT: 1..65535, or unset (absent or blank): no metrics server.
+MetricsPort = Annotated[
+    Annotated[int, Field(ge=1, le=65535)] | None, BeforeValidator(blank_is_unset)
+]
 
 S = TypeVar("S", bound=BaseSettings)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from types import FrameType
 
 import structlog
@@ -17,11 +18,24 @@ EXIT_IMMEDIATE = 128 + signal.SIGTERM
 
 
 class StopSignal(threading.Event):
-    """Set by the first SIGTERM or SIGINT; the loop finishes the work in hand and returns."""
+    """Set by the first SIGTERM or SIGINT; the loop finishes the work in hand and returns.
+
+    Every loop looks at it each turn, so the time it was last looked at tells liveness
+    (`shared.health`) that the loop still turns, without the loop knowing about probes.
+    """
 
     def __init__(self, finishing: str = "finishing the work in hand") -> None:
         super().__init__()
         self._finishing = finishing
+        # Monotonic time the signal was last looked at (read from the health thread).
+        self.last_looked = time.monotonic()
+
+    def look(self) -> None:
+        self.last_looked = time.monotonic()
+
+    def is_set(self) -> bool:
+        self.last_looked = time.monotonic()
+        return super().is_set()
 
     @property
     def requested(self) -> bool:

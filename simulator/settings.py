@@ -100,9 +100,26 @@ _HELP: dict[str, str] = {
 }
 
 
+# What a flag takes, where its name does not say it (the help names the variable).
+_METAVARS = {
+    "host": "ADDRESS", "port": "PORT", "api_url": "URL", "start": "TIME", "users": "FILE",
+    "signing_key": "FILE", "ready_file": "FILE", "export_truth": "FILE", "log_level": "LEVEL",
+    "client_id": "NAME", "username": "NAME", "client_secret": "SECRET", "password": "SECRET",
+    "purge_at": "DURATION", "prune_days": "NUMBER",
+}  # fmt: skip
+
+
+def _metavar(name: str, default: object) -> str:
+    if name in _METAVARS:
+        return _METAVARS[name]
+    if isinstance(default, str) and default.endswith("s") and default[:-1].isdigit():
+        return "DURATION"
+    return "N" if isinstance(default, int) else "NUMBER" if default is not None else "VALUE"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m simulator",
+        prog="paas-billing simulate",
         description="A Cloud Foundry API (v2/v3 usage events) and UAA simulator. Every flag "
         "can also be set as SIMULATOR_<FLAG> in the environment; a flag wins.",
     )
@@ -116,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
             "--" + name.replace("_", "-"),
             dest=name,
             default=None,
-            metavar=env,
+            metavar=_metavar(name, default),
             help=f"{_HELP[name]} [env {env}; default {shown}]",
         )
     return p

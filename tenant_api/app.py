@@ -23,9 +23,9 @@ from tenant_api.access_log import AccessLog
 from tenant_api.dashboard import install as dashboard
 from tenant_api.dependencies import Services
 
-# Routes anyone may call: the health check (the OpenAPI document is not an API route) and
+# Routes anyone may call: the health checks (the OpenAPI document is not an API route) and
 # the dashboard's front page, sign-in and stylesheet (its pages with figures take a guard).
-PUBLIC_PATHS = frozenset({"/healthz"}) | dashboard.PUBLIC_PATHS
+PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz"}) | dashboard.PUBLIC_PATHS
 DESCRIPTION = """Usage figures of a Cloud Foundry platform, for people and tools that cannot
 reach the broker. Every `/v1` request carries `Authorization: Bearer <UAA access token>`.
 A token with `cloud_controller.admin`, `cloud_controller.admin_read_only` or
@@ -50,6 +50,8 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.add_api_route("/livez", livez, methods=["GET"], summary="Liveness", tags=["health"])
+    app.add_api_route("/readyz", healthz, methods=["GET"], summary="Readiness", tags=["health"])
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Health", tags=["health"])
     app.include_router(routes.router)
     problems.install(app)
@@ -78,8 +80,14 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+async def livez() -> Response:
+    """200 whenever the server's event loop answers: nothing else is checked, so an outage
+    of the database or the UAA never gets the API restarted (that is `/readyz`)."""
+    return Response(b'{"status":"ok"}', 200, media_type="application/json")
+
+
 def healthz(request: Request) -> Response:
-    """200 when the database answers and the UAA's keys are at hand, else 503."""
+    """Readiness: 200 when the database answers and the UAA's keys are at hand, else 503."""
     checks: dict[str, bool] = request.app.state.services.health()
     healthy = all(checks.values())
     body = orjson.dumps({"status": "ok" if healthy else "unhealthy", **checks})

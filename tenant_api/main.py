@@ -9,7 +9,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from reporter import startup
-from shared import logging, metrics, settings, shutdown
+from shared import health, logging, metrics, settings, shutdown
 from shared.transport import Transport
 from tenant_api.app import create_app
 from tenant_api.dashboard import sealing
@@ -26,22 +26,24 @@ from tenant_api.server import ApiServer
 from tenant_api.settings import ApiSettings
 from tenant_api.token_keys import TokenKeys
 
-# Exit code when the schema is behind and this role cannot migrate it.
+# Exit code when the schema cannot be used: newer than this code, or a migration refused.
 EXIT_SCHEMA = 1
 # Outgoing HTTP connections kept to the UAA and the Cloud Controller.
 HTTP_POOL_SIZE = 32
-DESCRIPTION = """Serve usage reports over HTTP: GET /v1/usage, /v1/bills, /v1/pricing, /healthz,
+DESCRIPTION = """Serve usage reports over HTTP: GET /v1/usage, /v1/bills, /v1/pricing,
+/livez (the server answers), /readyz and /healthz (the database and the UAA's keys),
 /openapi.json, and the dashboard's pages at / (with DASHBOARD_CLIENT_ID set).
 
 Environment: DATABASE_URL, CF_API_ADDRESS (required; the API holds no CF credentials: it
 verifies each user's UAA token with the UAA's /token_keys and asks the Cloud Controller for
 the user's roles with that token); API_PORT (8080); API_HOST (0.0.0.0); METRICS_PORT (unset:
-no /metrics); LOG_LEVEL (INFO); CF_SKIP_SSL_VALIDATION (false); CF_USER_AGENT;
-API_ROLES_CACHE_TTL (30s); API_TOKEN_KEYS_REFETCH_INTERVAL (30s); API_DB_CONNECTIONS (4);
-REPORT_STATEMENT_TIMEOUT (60s); DASHBOARD_CLIENT_ID, DASHBOARD_CLIENT_SECRET,
-DASHBOARD_URL (unset), DASHBOARD_SESSION_TTL (8h), DASHBOARD_SESSION_KEY (unset: derived
-from DASHBOARD_CLIENT_SECRET). First SIGTERM finishes the requests in hand; a second exits
-at once."""
+no /metrics); MIGRATE_ON_START (true; false: wait for `paas-billing migrate`); LOG_LEVEL
+(INFO); CF_SKIP_SSL_VALIDATION (false); CF_USER_AGENT; API_ROLES_CACHE_TTL (30s);
+API_TOKEN_KEYS_REFETCH_INTERVAL (30s); API_DB_CONNECTIONS (4); REPORT_STATEMENT_TIMEOUT
+(60s); DASHBOARD_CLIENT_ID, DASHBOARD_CLIENT_SECRET, DASHBOARD_URL (unset),
+DASHBOARD_SESSION_TTL (8h), DASHBOARD_SESSION_KEY (unset: derived from
+DASHBOARD_CLIENT_SECRET). First SIGTERM finishes the requests in hand; a second exits at
+once."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,11 +54,28 @@ def main(argv: list[str] | None = None) -> int:
     ).parse_args(argv)
     config = settings.load(ApiSettings)
     logging.configure(config.log_level)
-    log = structlog.get_logger()
     stop = shutdown.StopSignal("stopping before serving").install()
-    if not startup.prepare_schema(config.database_url, stop):
-        return 0 if stop.is_set() else EXIT_SCHEMA
     registry = CollectorRegistry()
+    metrics.register_process(registry, "api")
+    probes = health.Probes(stop)
+    probes.add("database", lambda: startup.database_reachable(config.database_url))
+    exposed = metrics.serve(config.metrics_port, registry, probes.checks)
+    try:
+        if not startup.prepare_schema(config.database_url, config.migrate_on_start, stop):
+            return 0 if stop.is_set() else EXIT_SCHEMA
+        return serve(config, registry, probes, stop)
+    finally:
+        if exposed is not None:
+            exposed.stop()
+
+
+def serve(
+    config: ApiSettings,
+    registry: CollectorRegistry,
+    probes: health.Probes,
+    stop: shutdown.StopSignal,
+) -> int:
+    log = structlog.get_logger()
     api_metrics = ApiMetrics(registry)
     transport = Transport(
         config.cf_user_agent,
@@ -73,24 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     pool = Pool(config.database_url, config.api_db_connections, wait=timeout)
     reports = Reports(pool, int(timeout * 1000), api_metrics)
 
-    checks = {
-        "database": lambda: startup.database_reachable(config.database_url),
-        "uaa": keys.ready,
-    }
+    probes.add("uaa", keys.ready)
+    probes.schema.set()  # liveness is the HTTP server's own /livez, not the stop signal
 
-    def health() -> dict[str, bool]:
-        return {name: check() for name, check in checks.items()}
+    def readiness() -> dict[str, bool]:
+        return health.results(probes.checks)
 
     dashboard = board(config, transport, reports)
-    app = create_app(Services(keys, roles, reports, api_metrics, health, dashboard))
-    exposed = metrics.serve(config.metrics_port, registry, checks)
+    app = create_app(Services(keys, roles, reports, api_metrics, readiness, dashboard))
     log.info("api_starting", port=config.api_port, metrics_port=config.metrics_port)
     try:
         if not stop.is_set():
             ApiServer(app, config.api_host, config.api_port, grace_seconds=timeout).run()
     finally:
-        if exposed is not None:
-            exposed.stop()
         pool.close()
         transport.close()
     log.info("api_stopped")

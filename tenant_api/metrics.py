@@ -42,3 +42,5 @@ class ApiMetrics:
             ["kind"],
             registry=registry,
         )
+        for kind in ("database", "uaa", "cloud_controller", "internal"):
+            self.errors.labels(kind=kind)  # present from the start, for increase()

@@ -8,14 +8,12 @@ from importlib import metadata
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.durations import Duration
-from shared.settings import HttpUrl, PostgresUrl
+from shared.durations import NonNegativeDuration, PositiveDuration
+from shared.settings import HttpUrl, LogLevel, MetricsPort, PostgresUrl, blank_is_unset
 
 # Shortest secret DASHBOARD_SESSION_KEY takes, in characters (`openssl rand -base64 32`
 # makes 44).
 MIN_SESSION_KEY_CHARS = 32
-# Log levels LOG_LEVEL accepts.
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _default_user_agent() -> str:
@@ -43,16 +41,19 @@ class ApiSettings(BaseSettings):
     cf_user_agent: str = Field(default_factory=_default_user_agent, min_length=1)
     api_host: str = Field(default="0.0.0.0", min_length=1)  # noqa: S104 (a server's default)
     api_port: int = Field(default=8080, ge=1, le=65535)
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    log_level: str = "INFO"
+    metrics_port: MetricsPort = None
+    log_level: LogLevel = "INFO"
+    # Apply missing migrations at start (the contract's default); `false`: wait, changing
+    # nothing, until `paas-billing migrate` (a Kubernetes Job, a CF task) has applied them.
+    migrate_on_start: bool = True
     # How long a user's org roles are trusted before the Cloud Controller is asked again.
-    api_roles_cache_ttl: Duration = timedelta(seconds=30)
+    api_roles_cache_ttl: NonNegativeDuration = timedelta(seconds=30)
     # Least time between two fetches of the UAA's keys for tokens naming an unknown kid.
-    api_token_keys_refetch_interval: Duration = timedelta(seconds=30)
+    api_token_keys_refetch_interval: NonNegativeDuration = timedelta(seconds=30)
     # Database connections for reports; requests beyond them wait their turn.
     api_db_connections: int = Field(default=4, ge=1, le=100)
     # Longest a report's queries may run.
-    report_statement_timeout: Duration = timedelta(seconds=60)
+    report_statement_timeout: PositiveDuration = timedelta(seconds=60)
     # The dashboard (docs/dashboard.md): the API's own UAA client, which signs people in with
     # the authorization-code flow, and the address browsers reach the API at (the UAA sends
     # them back to DASHBOARD_URL/auth/callback). All three, or none: without them the
@@ -61,37 +62,22 @@ class ApiSettings(BaseSettings):
     dashboard_client_secret: SecretStr | None = Field(default=None, validate_default=True)
     dashboard_url: HttpUrl | None = Field(default=None, validate_default=True)
     # Longest a browser stays signed in; the user's token expiring ends it sooner.
-    dashboard_session_ttl: Duration = timedelta(hours=8)
+    dashboard_session_ttl: PositiveDuration = timedelta(hours=8)
     # The secret the dashboard's cookies are sealed with, the same on every replica; several,
     # comma-separated, during a rotation (the first seals, all open). Unset: a key derived
     # from DASHBOARD_CLIENT_SECRET (docs/dashboard.md).
     dashboard_session_key: SecretStr | None = Field(default=None, validate_default=True)
 
-    @field_validator("log_level")
-    @classmethod
-    def _log_level(cls, value: str) -> str:
-        if value.upper() not in LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
-        return value.upper()
-
-    @field_validator("api_roles_cache_ttl", "api_token_keys_refetch_interval")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("must not be negative")
-        return value
-
-    @field_validator("report_statement_timeout")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be more than 0s")
-        return value
-
-    @field_validator("dashboard_client_id", mode="before")
+    @field_validator(
+        "dashboard_client_id",
+        "dashboard_client_secret",
+        "dashboard_url",
+        "dashboard_session_key",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_is_unset(value)
 
     @field_validator("dashboard_client_secret")
     @classmethod
@@ -109,11 +95,6 @@ class ApiSettings(BaseSettings):
         if value is not None and not client:
             raise ValueError("needs DASHBOARD_CLIENT_ID and DASHBOARD_CLIENT_SECRET too")
         return value
-
-    @field_validator("dashboard_session_key", mode="before")
-    @classmethod
-    def _blank_key_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("dashboard_session_key")
     @classmethod
@@ -135,10 +116,3 @@ class ApiSettings(BaseSettings):
         """DASHBOARD_SESSION_KEY's secrets, the one that seals first; empty when unset."""
         key = self.dashboard_session_key
         return () if key is None else split_keys(key.get_secret_value())
-
-    @field_validator("dashboard_session_ttl")
-    @classmethod
-    def _session_ttl(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be more than 0s")
-        return value

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import pytest
 import structlog
@@ -22,10 +23,29 @@ def logging_as_found() -> Iterator[None]:
     """
     handlers = list(logging.root.handlers)
     yield
-    structlog.reset_defaults()
+    quiet_structlog()
     for handler in logging.root.handlers[:]:
         if handler not in handlers:
             logging.root.removeHandler(handler)
+
+
+def quiet_structlog() -> None:
+    """structlog's defaults, less its debug lines: code run in-process by a test (the
+    simulator's request log) must not print into pytest's progress output. Dropped by a
+    processor, not a filtering logger, so that `capture_logs()` still sees debug events."""
+    structlog.reset_defaults()
+    structlog.configure(processors=[_drop_debug, *structlog.get_config()["processors"]])
+
+
+def _drop_debug(_logger: object, method: str, event: MutableMapping[str, Any]) -> Any:
+    if method == "debug":
+        raise structlog.DropEvent
+    return event
+
+
+@pytest.fixture(scope="session", autouse=True)
+def structlog_without_debug() -> None:
+    quiet_structlog()
 
 
 @pytest.fixture(scope="session")

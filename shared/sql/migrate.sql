@@ -15,3 +15,7 @@ SELECT version FROM schema_migrations;
 
 -- name: record_version
 INSERT INTO schema_migrations (version) VALUES (%(version)s);
+
+-- name: migrations_table_exists
+-- Whether any migration ever ran here (read-only: creates nothing).
+SELECT to_regclass('schema_migrations') IS NOT NULL;

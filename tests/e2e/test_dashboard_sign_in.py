@@ -215,4 +215,4 @@ def test_dashboard_logs_name_who_but_never_a_token_session_or_state(stack: Stack
 
 def test_dashboard_pages_stay_out_of_the_openapi_document(stack: Stack) -> None:
     paths = set(requests.get(stack.url + "/openapi.json", timeout=TIMEOUT).json()["paths"])
-    assert paths == {"/healthz", "/v1/usage", "/v1/bills", "/v1/pricing"}
+    assert paths == {"/healthz", "/livez", "/readyz", "/v1/usage", "/v1/bills", "/v1/pricing"}

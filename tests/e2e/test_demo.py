@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pika
-import psycopg2
 import pytest
 import requests
-from psycopg2 import sql
 
-from paas_billing.demo import DEMO_DATABASE
-from shared import topology
-from tests.support import services
+from tests.support import event_rows, services
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.skipif(
@@ -29,47 +27,57 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def remove_what_the_demo_keeps() -> None:
-    """The demo keeps its database and its queues for a look afterwards; a test does not."""
-    admin = psycopg2.connect(services.LOCAL_POSTGRES)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        cursor.execute(drop.format(sql.Identifier(DEMO_DATABASE)))
-    admin.close()
-    connection = pika.BlockingConnection(pika.URLParameters(services.LOCAL_AMQP))
-    channel = connection.channel()
-    for queue in (
-        topology.EVENTS_QUEUE,
-        topology.DEAD_LETTER_QUEUE,
-        topology.REPORT_REQUESTS_QUEUE,
-    ):
-        channel.queue_delete(queue)
-    for exchange in (topology.EVENTS_EXCHANGE, topology.DEAD_LETTER_EXCHANGE):
-        channel.exchange_delete(exchange)
-    connection.close()
-
-
-def test_demo_reaches_a_first_report_and_stops_cleanly_on_sigint() -> None:
+def test_demo_reaches_a_first_report_and_stops_cleanly_on_sigint(
+    database_url: str, amqp_url: str
+) -> None:
+    """Run on this test's own database and vhost (DATABASE_URL, AMQP_URL): a developer's
+    own demo database and the local vhost `/` are never touched, and the fixtures remove
+    what the demo keeps."""
     output = Path(tempfile.mkstemp(prefix="pb-demo-", suffix=".log")[1])
-    try:
-        run_demo(output)
-    finally:
-        remove_what_the_demo_keeps()
+    run_demo(output, {"DATABASE_URL": database_url, "AMQP_URL": amqp_url})
     text = output.read_text()
     assert "First report: usage per org" in text
     assert re.search(r"First bill: the same 31 days at the sample prices, in GBP", text)
     assert re.search(r"  total: ex VAT \d+\.\d\d  VAT \d+\.\d\d  inc VAT \d+\.\d\d", text)
     assert "published" in text and "stored" in text
-    stopped = text.splitlines()[-1]
-    assert stopped.startswith("demo: stopped (")
+    stopped = next(line for line in text.splitlines() if line.startswith("demo: stopped ("))
     assert all(
         part.endswith(" 0") for part in stopped.removeprefix("demo: stopped (")[:-1].split(", ")
     )
     for name in ("simulator", "producer", "consumer-1", "consumer-2", "reporter", "api"):
         assert name in stopped
+    kept = text.splitlines()[-1]
+    vhost = amqp_url.rsplit("/", 1)[1]
+    assert kept.startswith("demo: kept for a look: the database (") and vhost in kept
+    logs = Path(re.search(r"demo: logs in (\S+)", text).group(1))  # type: ignore[union-attr]
+    shutil.rmtree(logs)
     check_the_printed_api_calls(text)
     output.unlink()
+
+
+def test_demo_refuses_a_database_that_holds_events(database_url: str, amqp_url: str) -> None:
+    history = event_rows.History()
+    history.app(datetime(2026, 10, 1, tzinfo=UTC), "STARTED", process_guid="p" * 36)
+    event_rows.insert(database_url, history)
+    result = subprocess.run(
+        [sys.executable, "-m", "paas_billing", "demo"],
+        env={**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "already holds 1 app" in result.stderr
+
+
+def test_demo_help_says_what_it_creates_empties_and_keeps() -> None:
+    text = subprocess.run(
+        [sys.executable, "-m", "paas_billing", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    for word in ("DROPS", "EMPTIES", "KEEPS", "DATABASE_URL", "AMQP_URL"):
+        assert word in text
 
 
 def check_the_printed_api_calls(text: str) -> None:
@@ -85,13 +93,14 @@ def check_the_printed_api_calls(text: str) -> None:
     assert "billing-manager / billing-manager" in text
 
 
-def run_demo(output: Path) -> None:
+def run_demo(output: Path, env: dict[str, str]) -> None:
     """Run the demo until its first report, then Ctrl-C it; it must exit 0."""
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "paas_billing", "demo", "--events", "1500", "--consumers", "2"],
             stdout=sink,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
         )
         try:
             wait_until(lambda: "TOTAL" in output.read_text(), timeout=180, what="the first report")

@@ -78,7 +78,7 @@ def test_metrics_and_health_answer_and_counters_move(database_url: str, amqp_url
         body = orjson.dumps({"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"})
         reply = client.call(amqp_url, body, timeout=60)
         assert reply is not None and reply["status"] == "ok"
-        count = "paas_billing_report_duration_seconds_count{}"
+        count = "paas_billing_reporter_request_duration_seconds_count{}"
         wait_until(
             lambda: _samples(ports["reporter"]).get(count, 0) > before.get(count, 0),
             timeout=30,

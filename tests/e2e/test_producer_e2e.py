@@ -256,7 +256,11 @@ def test_producer_e2e_second_producer_waits_for_the_foundation_lock_and_takes_ov
             assert "paas_billing_producer_cursor_lag_seconds" in metrics
             health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             assert health.status_code == 200
-            assert health.json() == {"status": "ok", "broker": True, "database": True, "poll": True}
+            assert health.json() == {
+                "status": "ok", "schema": True, "broker": True, "database": True, "poll": True,
+            }  # fmt: skip
+            alive = requests.get(f"http://127.0.0.1:{port}/livez", timeout=5)
+            assert alive.status_code == 200
             assert first.stop() == 0
             wait_until(
                 lambda: "foundation_lock_acquired" in second.logs(), what="the second to take over"

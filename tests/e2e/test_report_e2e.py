@@ -90,11 +90,12 @@ def test_report_e2e_client_prints_report(
     window = ("--from", "2026-10-01", "--to", "2026-10-02")
     table = report_cli(amqp_url, *window)
     assert table.returncode == 0, table.stderr
-    assert "shop" in table.stdout and "48.000000" in table.stdout
+    assert "shop" in table.stdout and "48.00" in table.stdout
     as_json = report_cli(amqp_url, *window, "--format", "json", "--org", "org-a")
     assert orjson.loads(as_json.stdout)["totals"]["memory_gb_hours"] == 48.0
     as_csv = report_cli(amqp_url, *window, "--format", "csv", "--group-by", "org")
-    assert as_csv.stdout.splitlines()[1] == "app,org-a,48.0,48.0,0.0"
+    assert as_csv.stdout.splitlines()[1] == "app,f1,org-a,48.0,48.0,0.0"
+    assert as_csv.stdout.splitlines()[2] == "TOTAL,,,48.0,48.0,0.0"
     assert "report_answered" in reporter.logs()
 
 

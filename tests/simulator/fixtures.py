@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,8 +51,11 @@ class RunningSimulator:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    # The log as it was when the simulator stopped, its work folder gone (/tmp as found).
+    final_log: str | None = None
+
     def stop(self, timeout: float = 10) -> int:
-        """SIGTERM, wait, return the exit code."""
+        """SIGTERM, wait, keep the log, remove the work folder; return the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -59,9 +63,14 @@ class RunningSimulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.final_log is None:
+            self.final_log = self.log_path.read_text(errors="replace")
+            shutil.rmtree(self.log_path.parent, ignore_errors=True)
         return self.process.returncode
 
     def logs(self) -> str:
+        if self.final_log is not None:
+            return self.final_log
         return self.log_path.read_text(errors="replace")
 
     def __enter__(self) -> RunningSimulator:
@@ -98,7 +107,9 @@ def start_simulator(
         return RunningSimulator(ready_path.read_text().strip(), process, log_path)
     process.kill()
     process.wait()
-    raise RuntimeError(f"simulator did not start: {log_path.read_text(errors='replace')}")
+    text = log_path.read_text(errors="replace")
+    shutil.rmtree(workdir, ignore_errors=True)
+    raise RuntimeError(f"simulator did not start: {text}")
 
 
 @contextmanager

@@ -65,10 +65,12 @@ class Process:
             raise AssertionError(f"{self.name} did not exit within {timeout}s of SIGTERM") from None
 
     def close(self) -> None:
+        """Kill it if it still runs, and remove its log file (leave /tmp as it was)."""
         if self.alive():
             self.popen.kill()
             self.popen.wait(timeout=10)
         self._log.close()
+        self.log_path.unlink(missing_ok=True)
 
 
 def python_module(module: str, env: Mapping[str, str], *args: str) -> Process:
@@ -78,8 +80,12 @@ def python_module(module: str, env: Mapping[str, str], *args: str) -> Process:
 
 @contextmanager
 def running(process: Process) -> Iterator[Process]:
-    """Yield the process; kill it if the test left it running; print its log on failure."""
+    """Yield the process; kill it if the test left it running; print its log on failure
+    (pytest shows it with the failure); remove the log."""
     try:
         yield process
+    except BaseException:
+        print(f"--- log of {process.name} ---\n{process.logs()}")
+        raise
     finally:
         process.close()

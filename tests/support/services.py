@@ -22,6 +22,10 @@ from shared import migrate
 # The local services this machine runs (trust auth, guest/guest).
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2f"
+# The images testcontainers starts where no server runs: the ones docker-compose.yml ships
+# (tests/integration/test_shipped_versions.py keeps them and the test servers alike).
+POSTGRES_IMAGE = "postgres:15-alpine"
+RABBITMQ_IMAGE = "rabbitmq:3.10-management-alpine"
 
 
 def reachable(url: str, default_port: int) -> bool:
@@ -59,7 +63,7 @@ def postgres_server() -> Iterator[str]:
     else:
         from testcontainers.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+        with PostgresContainer(POSTGRES_IMAGE, driver=None) as container:
             yield container.get_connection_url()
 
 
@@ -74,7 +78,7 @@ def rabbitmq_server() -> Iterator[str]:
     else:
         from testcontainers.rabbitmq import RabbitMqContainer
 
-        with RabbitMqContainer("rabbitmq:3.13-management-alpine") as container:
+        with RabbitMqContainer(RABBITMQ_IMAGE) as container:
             host = container.get_container_host_ip()
             port = container.get_exposed_port(5672)
             yield f"amqp://guest:guest@{host}:{port}/%2f"

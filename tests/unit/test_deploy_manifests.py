@@ -52,10 +52,18 @@ def _process_of(command: list[str]) -> str:
     return command[0]
 
 
+def _billing_services() -> dict[str, Any]:
+    """The compose services that run this project's image."""
+    return {
+        name: service
+        for name, service in _compose()["services"].items()
+        if service.get("image") == "paas-billing:local"
+    }
+
+
 def test_compose_services_run_real_commands() -> None:
-    for name, service in _compose()["services"].items():
-        if "command" in service:
-            assert _process_of(service["command"]) in cli.COMMANDS, name
+    for name, service in _billing_services().items():
+        assert _process_of(service["command"]) in cli.COMMANDS, name
 
 
 def test_compose_environment_names_are_settings() -> None:
@@ -69,11 +77,14 @@ def test_compose_environment_names_are_settings() -> None:
         assert not unknown, f"compose service {name} sets {sorted(unknown)}"
 
 
-def test_compose_waits_for_healthy_dependencies() -> None:
+def test_compose_waits_for_healthy_dependencies_and_the_migration() -> None:
     services = _compose()["services"]
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
-            assert condition == {"condition": "service_healthy"}, name
+            if dependency == "migrate":
+                assert condition == {"condition": "service_completed_successfully"}, name
+                continue
+            assert condition["condition"] == "service_healthy", name
             assert "healthcheck" in services[dependency], dependency
 
 
@@ -87,7 +98,8 @@ def test_compose_volumes_are_named() -> None:
     compose = _compose()
     for service in compose["services"].values():
         for volume in service.get("volumes", []):
-            assert volume.split(":")[0] in compose["volumes"]
+            source = volume.split(":")[0]
+            assert source in compose["volumes"] or (ROOT / source).exists(), source
 
 
 def test_dockerfile_runs_as_non_root_and_copies_every_package() -> None:
@@ -100,8 +112,10 @@ def test_dockerfile_runs_as_non_root_and_copies_every_package() -> None:
 
 
 def _k8s_documents() -> list[dict[str, Any]]:
+    """What `kubectl apply -f deploy/kubernetes/` applies, and the example Secret."""
     docs: list[dict[str, Any]] = []
-    for path in sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml")):
+    folder = ROOT / "deploy" / "kubernetes"
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("examples/*.yaml")]):
         docs.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
     return docs
 
@@ -153,12 +167,13 @@ def test_env_example_names_are_producer_settings(path: str) -> None:
         for line in (ROOT / path).read_text().splitlines()
         if line and not line.startswith("#")
     }
-    assert not names - _settings_variables("producer")
+    compose = {"COMPOSE_PROFILES"}  # read by Docker Compose itself
+    assert not names - _settings_variables("producer") - compose
 
 
 def test_the_api_runs_everywhere_with_what_it_needs() -> None:
     """Compose, Kubernetes and Cloud Foundry run `api` with its two required variables, no
-    CF credentials, and a health check on /healthz."""
+    CF credentials, and health checks on /readyz and /livez."""
     required = {"DATABASE_URL", "CF_API_ADDRESS"}
     credentials = {"CF_CLIENT_ID", "CF_CLIENT_SECRET", "CF_USERNAME", "CF_PASSWORD", "CF_TOKEN"}
     compose = _compose()["services"]["api"]
@@ -174,43 +189,20 @@ def test_the_api_runs_everywhere_with_what_it_needs() -> None:
     )
     names = {e["name"] for e in container["env"]} | set(config["data"])
     assert required <= names and not credentials & names
-    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     service = next(d for d in docs if d["kind"] == "Service")
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     manifest = yaml.safe_load((ROOT / "deploy" / "cloudfoundry" / "manifest.yml").read_text())
     app = next(a for a in manifest["applications"] if a["command"].endswith(" api"))
     assert required <= set(app["env"]) and not credentials & set(app["env"])
-    assert app["health-check-http-endpoint"] == "/healthz" and "$PORT" in app["command"]
+    # CF restarts an instance whose health check fails: that is liveness, never readiness.
+    assert app["health-check-http-endpoint"] == "/livez" and "$PORT" in app["command"]
 
 
-def _with_defaults(value: str) -> str:
-    """A compose value as `docker compose up` reads it with no .env: `${X:-d}` is d."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
-
-
-def _host_port(service: dict[str, Any]) -> str:
-    published = _with_defaults(service["ports"][0])
-    return published.split(":")[0]
-
-
-def test_compose_dashboard_signs_in_through_the_simulator_from_the_host() -> None:
-    """With no .env, a browser on the host reaches the dashboard at DASHBOARD_URL, is sent to
-    the simulator's login pages on its published port, and the API signs in as the
-    simulator's dashboard client."""
-    from urllib.parse import urlsplit
-
-    from simulator import accounts
-    from simulator import settings as simulator_settings
-
-    services = _compose()["services"]
-    argv = [_with_defaults(part) for part in services["simulator"]["command"][1:]]
-    simulator = simulator_settings.load(argv, environ={})
-    assert simulator.login_url is not None and simulator.api_url is not None
-    login = urlsplit(simulator.login_url)
-    assert (login.hostname, str(login.port)) == ("localhost", _host_port(services["simulator"]))
-    assert urlsplit(simulator.api_url).hostname == "simulator"
-    env = {k: _with_defaults(str(v)) for k, v in services["api"]["environment"].items()}
-    assert (env["DASHBOARD_CLIENT_ID"], env["DASHBOARD_CLIENT_SECRET"]) == accounts.DASHBOARD_CLIENT
-    dashboard = urlsplit(env["DASHBOARD_URL"])
-    assert (dashboard.hostname, str(dashboard.port)) == ("localhost", _host_port(services["api"]))
-    assert login.hostname in accounts.LOCAL_HOSTS
+def test_cloudfoundry_apps_serve_metrics_and_are_checked_for_liveness_only() -> None:
+    manifest = yaml.safe_load((ROOT / "deploy" / "cloudfoundry" / "manifest.yml").read_text())
+    for app in manifest["applications"]:
+        assert app["health-check-type"] == "http", app["name"]
+        assert app["health-check-http-endpoint"] == "/livez", app["name"]
+        assert app["command"].startswith(("METRICS_PORT=$PORT ", "API_PORT=$PORT ")), app["name"]
+        assert app.get("routes"), f"{app['name']} has no route to be scraped on"

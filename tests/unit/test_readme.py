@@ -33,3 +33,22 @@ def test_readme_has_the_two_commands() -> None:
     text = README.read_text()
     assert "docker compose up" in text
     assert "python -m pytest" in text
+
+
+def test_readme_and_docs_send_no_reader_outside_the_repository() -> None:
+    for path in [README, *README.parent.joinpath("docs").glob("*.md")]:
+        assert "../shared/" not in path.read_text(), path.name
+
+
+def test_readme_lists_every_metric_the_processes_export() -> None:
+    from tests.unit.test_monitoring import exported_names
+
+    text = README.read_text()
+    own = {n for n in exported_names() if n.startswith("paas_billing_")}
+    bases = {re.sub(r"_(total|bucket|count|sum|created)$", "", n) for n in own}
+    missing = [
+        name
+        for name in sorted(bases)
+        if name not in text and "_" + name.split("_", 3)[3] not in text
+    ]
+    assert missing == []
