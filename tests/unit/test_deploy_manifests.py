@@ -161,14 +161,15 @@ def test_cloudfoundry_manifest_env_names_are_settings() -> None:
 
 
 @pytest.mark.parametrize("path", [".env.example"])
-def test_env_example_names_are_producer_settings(path: str) -> None:
+def test_env_example_names_are_producer_or_api_settings(path: str) -> None:
     names = {
         line.split("=", 1)[0]
         for line in (ROOT / path).read_text().splitlines()
         if line and not line.startswith("#")
     }
     compose = {"COMPOSE_PROFILES"}  # read by Docker Compose itself
-    assert not names - _settings_variables("producer") - compose
+    settings = _settings_variables("producer") | _settings_variables("tenant_api")
+    assert not names - settings - compose
 
 
 def test_the_api_runs_everywhere_with_what_it_needs() -> None:
