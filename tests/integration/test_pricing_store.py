@@ -109,7 +109,8 @@ def test_pricing_store_refuses_a_change_in_a_closed_month_and_changes_nothing(
     with pytest.raises(errors.InvalidPricing) as refused:
         apply(conn, document)
     [problem] = refused.value.problems
-    assert "plan app version from 2026-09-01T00:00:00Z: component 'compute' formula" in problem
+    assert "plan app version 'app' (in force there from 2026-09-01T00:00:00Z): " in problem
+    assert "component 'compute' formula" in problem
     assert "closed month 2026-09" in problem
     loaded = in_force(conn)
     assert loaded is not None and loaded.file_id == first.file_id
