@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from consumer import dead_letters
-from shared import amqp, amqp_deliveries, errors, topology
+from shared import amqp, errors, topology
 
 # Headers the broker adds when it dead-letters on its own (delivery limit reached).
 _BROKER_DEATH_HEADERS = (
@@ -105,7 +105,7 @@ def _read(tag: int, routing_key: str, properties: Any, body: bytes) -> DeadLette
     if reason is None:
         broker_reason = headers.get("x-first-death-reason") or first_death.get("reason")
         reason = f"dead-lettered by the broker: {_text(broker_reason) or 'unknown'}"
-    problem = amqp_deliveries.unreadable(properties)
+    problem = amqp.unreadable(properties)
     if problem is not None:
         reason += f"; its properties cannot be read in full, replay leaves out: {problem}"
     when = headers.get(dead_letters.DEAD_LETTERED_AT_HEADER) or first_death.get("time")

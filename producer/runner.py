@@ -20,7 +20,7 @@ from producer import poller
 from producer.cursor import Cursor, CursorStore
 from producer.instruments import Instruments
 from producer.page import FetchedEvent
-from producer.publisher import Batch, Publisher
+from producer.publisher import Confirms, Publisher
 from shared import errors, migrate
 from shared.backoff import Backoff
 from shared.shutdown import StopSignal
@@ -74,8 +74,9 @@ class Runner:
         self._instruments = instruments
         self._stop = stop
         self._cursors: dict[EventKind, Cursor] = {}
-        # A page sent but not yet confirmed, per kind: its batch, its cursor, when it was sent.
-        self._in_flight: dict[EventKind, tuple[Batch, Cursor, int, float]] = {}
+        # A page sent but not yet confirmed, per kind: its confirms, its cursor, its size and
+        # when it was sent.
+        self._in_flight: dict[EventKind, tuple[Confirms, Cursor, int, float]] = {}
         # Per kind, the cursor guid when it is a purge-and-reseed row, None when it is not;
         # no entry until the first poll has looked (see _confirm_cursor).
         self._reseed_cursor: dict[EventKind, str | None] = {}
@@ -196,8 +197,8 @@ class Runner:
         flight = self._in_flight.pop(kind, None)
         if flight is None:
             return
-        batch, cursor, count, sent_at = flight
-        self._publisher.wait(batch)
+        confirms, cursor, count, sent_at = flight
+        self._publisher.wait(confirms)
         self._instruments.confirm_seconds.observe(time.perf_counter() - sent_at)
         self._store.save(kind, cursor)
         self._cursors[kind] = cursor

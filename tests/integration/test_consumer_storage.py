@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from tests.support import consumer_events as ev
 from tests.support.wait import wait_until
 
@@ -97,7 +95,7 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
         )
 
     row = _row(database_url, "app_usage_events", APP_COLUMNS, v2_app.guid)
-    entity = v2_app.resource["entity"]
+    entity = ev.resource_of(v2_app)["entity"]
     assert row["raw_message"] == entity
     assert row["id"] == 1
     assert (row["foundation"], row["api_version"], row["state"]) == ("default", "v2", "STARTED")
@@ -125,7 +123,7 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
     assert staging["app_name"] == "web"  # falls back to the parent app's name
 
     service = _row(database_url, "service_usage_events", SERVICE_COLUMNS, v2_service.guid)
-    assert service["raw_message"] == v2_service.resource["entity"]
+    assert service["raw_message"] == ev.resource_of(v2_service)["entity"]
     assert (service["service_instance_guid"], service["service_plan_name"]) == ("si-guid", "small")
     assert (service["service_label"], service["service_broker_guid"]) == ("postgres", "broker-guid")
 
@@ -134,7 +132,7 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
     assert ups["service_plan_guid"] is None
 
     app3 = _row(database_url, "app_usage_events", APP_COLUMNS, v3_app.guid)
-    assert app3["raw_message"] == orjson.loads(orjson.dumps(v3_app.resource))
+    assert app3["raw_message"] == ev.resource_of(v3_app)
     assert (app3["id"], app3["api_version"], app3["state"], app3["previous_state"]) == (
         4,
         "v3",
@@ -207,5 +205,5 @@ def test_consumer_stores_text_beyond_ascii_as_sent(database_url: str, amqp_url: 
     stored_v2 = _row(database_url, "app_usage_events", APP_COLUMNS, v2.guid)
     stored_v3 = _row(database_url, "app_usage_events", APP_COLUMNS, v3.guid)
     assert (stored_v2["app_name"], stored_v3["app_name"]) == (name, name)
-    assert stored_v2["raw_message"] == v2.resource["entity"]
-    assert stored_v3["raw_message"] == v3.resource
+    assert stored_v2["raw_message"] == ev.resource_of(v2)["entity"]
+    assert stored_v3["raw_message"] == ev.resource_of(v3)
