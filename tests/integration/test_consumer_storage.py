@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support import consumer_events as ev
 from tests.support.wait import wait_until
 
@@ -28,9 +30,14 @@ def _row(database_url: str, table: str, columns: str, guid: str) -> dict[str, An
     return dict(zip(names, rows[0], strict=True))
 
 
+@pytest.mark.parametrize(
+    "hand_written", [True, False], ids=["whole_deliveries", "pika_frame_by_frame"]
+)
 def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
-    database_url: str, amqp_url: str
+    database_url: str, amqp_url: str, hand_written: bool
 ) -> None:
+    """Whichever way deliveries are read: shared.amqp_frames on a tested pika, pika's own
+    frame-by-frame reading on any other."""
     v2_app = ev.message(1, kind="app", api_version="v2")
     v2_task = ev.message(
         2,
@@ -84,7 +91,8 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
     messages = [v2_app, v2_task, v2_staging, v2_service, v2_user_provided, v3_app, v3_task]
     messages.append(v3_service)
 
-    with ev.publisher(amqp_url) as pub, ev.running_consumer(database_url, amqp_url):
+    consumer = ev.running_consumer(database_url, amqp_url, hand_written=hand_written)
+    with ev.publisher(amqp_url) as pub, consumer:
         pub.publish_messages(messages)
         wait_until(
             lambda: (

@@ -15,6 +15,7 @@ import pika
 import psycopg2
 from prometheus_client import CollectorRegistry
 
+from consumer.broker import Broker
 from consumer.metrics import ConsumerMetrics
 from consumer.runner import Runner, utc_now
 from consumer.settings import ConsumerSettings
@@ -229,14 +230,19 @@ def running_consumer(
     database_url: str,
     amqp_url: str,
     now: Callable[[], datetime] | None = None,
+    hand_written: bool | None = None,
     **overrides: Any,
 ) -> Iterator[tuple[Runner, CollectorRegistry]]:
-    """The consumer loop on a thread of its own; stopped (as by SIGTERM) at the end."""
+    """The consumer loop on a thread of its own; stopped (as by SIGTERM) at the end.
+
+    `hand_written` forces the whole-delivery reading of shared.amqp_frames on or off.
+    """
     registry = CollectorRegistry()
     config = consumer_settings(database_url, amqp_url, **overrides)
     stop = threading.Event()
-    meters = ConsumerMetrics(registry)
-    runner = Runner(config, Writer(database_url), meters, stop, now or utc_now)
+    metrics = ConsumerMetrics(registry)
+    broker = Broker(amqp_url, config.consumer_prefetch, hand_written=hand_written)
+    runner = Runner(config, Writer(database_url), metrics, stop, now or utc_now, broker)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(runner.run()), daemon=True)
     thread.start()
