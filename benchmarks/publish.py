@@ -13,9 +13,11 @@ import subprocess
 import time
 import uuid
 
-from producer import wire
+import msgspec
+import orjson
+
 from producer.publisher import Publisher
-from shared.messages import UsageEventMessage
+from shared import events
 from shared.states import ApiVersion, EventKind
 
 
@@ -51,22 +53,12 @@ def resource(guid: str) -> dict[str, object]:
     }
 
 
-def messages(count: int) -> list[wire.Outgoing]:
+def messages(count: int) -> list[events.Message]:
     out = []
     for sequence in range(1, count + 1):
         guid = str(uuid.uuid4())
-        out.append(
-            wire.outgoing(
-                UsageEventMessage(
-                    foundation="default",
-                    kind=EventKind.APP,
-                    api_version=ApiVersion.V2,
-                    sequence=sequence,
-                    guid=guid,
-                    resource=resource(guid),
-                )
-            )
-        )
+        raw = msgspec.Raw(orjson.dumps(resource(guid)))
+        out.append(events.Message("default", EventKind.APP, ApiVersion.V2, sequence, guid, raw))
     return out
 
 
@@ -92,7 +84,7 @@ def main() -> None:
         publisher.connect()
         started = time.perf_counter()
         for start in range(0, len(batch), args.batch):
-            publisher.publish_batch(batch[start : start + args.batch])
+            publisher.wait(publisher.send(batch[start : start + args.batch]))
         elapsed = time.perf_counter() - started
         publisher.close()
         print(

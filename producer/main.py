@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from producer import poller, settings, uaa
 from producer.cf_client import CloudController
 from producer.cursor import CursorStore
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 from producer.runner import Runner
 from shared import errors, metrics, runtime
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     shared_logging.configure(config.log_level)
     stop = StopSignal("finishing the page in hand").install()
     registry = CollectorRegistry()
-    instruments = Instruments(registry)
+    producer_metrics = ProducerMetrics(registry)
     transport = Transport(config.cf_user_agent, verify_tls=not config.cf_skip_ssl_validation)
     publisher = Publisher(config.amqp_url)
     store = CursorStore(config.database_url, config.cf_foundation)
@@ -58,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             config.cf_api_address,
             uaa.token_source(config, transport),
             config.cf_api_version,
-            instruments,
+            producer_metrics,
         ),
         publisher=publisher,
         store=store,
-        instruments=instruments,
+        metrics=producer_metrics,
         stop=stop,
     )
     server = metrics.serve(config.metrics_port, registry, runner.health_checks())

@@ -18,7 +18,7 @@ import structlog
 
 from producer import poller
 from producer.cursor import Cursor, CursorStore
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.page import FetchedEvent
 from producer.publisher import Confirms, Publisher
 from shared import errors, migrate
@@ -60,7 +60,7 @@ class Runner:
         cloud_controller: EventSource,
         publisher: Publisher,
         store: CursorStore,
-        instruments: Instruments,
+        metrics: ProducerMetrics,
         stop: StopSignal,
     ) -> None:
         self._foundation = foundation
@@ -71,7 +71,7 @@ class Runner:
         self._cf = cloud_controller
         self._publisher = publisher
         self._store = store
-        self._instruments = instruments
+        self._metrics = metrics
         self._stop = stop
         self._cursors: dict[EventKind, Cursor] = {}
         # A page sent but not yet confirmed, per kind: its confirms, its cursor, its size and
@@ -199,10 +199,10 @@ class Runner:
             return
         confirms, cursor, count, sent_at = flight
         self._publisher.wait(confirms)
-        self._instruments.confirm_seconds.observe(time.perf_counter() - sent_at)
+        self._metrics.confirm_seconds.observe(time.perf_counter() - sent_at)
         self._store.save(kind, cursor)
         self._cursors[kind] = cursor
-        self._instruments.published.labels(kind=kind.value).inc(count)
+        self._metrics.published.labels(kind=kind.value).inc(count)
         self._infra_backoff.reset()
         log.debug("page_published", kind=kind.value, count=count, sequence=cursor.sequence)
 
@@ -317,11 +317,11 @@ class Runner:
 
     def _observe(self, kind: EventKind, now: datetime) -> None:
         self._last_success = time.monotonic()
-        self._instruments.last_poll.labels(kind=kind.value).set(time.time())
+        self._metrics.last_poll.labels(kind=kind.value).set(time.time())
         created = self._cursors[kind].last_created_at
         if created is not None:
             lag = (now - created).total_seconds()
-            self._instruments.cursor_lag.labels(kind=kind.value).set(lag)
+            self._metrics.cursor_lag.labels(kind=kind.value).set(lag)
 
     def _polled_recently(self) -> bool:
         allowed = max(3 * self._default_seconds(), 300.0)

@@ -73,7 +73,8 @@ class DeliveryConnection(LenientConnection):
     def _deliver_at(self, data: bytes, offset: int) -> int | None:
         """Deliver the whole message at offset and return its end.
 
-        0 when no plain delivery starts there; None when one does but is not all read yet.
+        0 when no delivery with its body in one frame starts there; None when one does but
+        is not all read yet.
         """
         size = len(data)
         if size - offset < _METHOD_START.size:

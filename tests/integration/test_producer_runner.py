@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from producer import poller
 from producer.cursor import CursorStore
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.page import FetchedEvent
 from producer.publisher import Publisher
 from producer.runner import Runner
@@ -70,7 +70,7 @@ def _runner(
         cloud_controller=source,
         publisher=publisher,
         store=store,
-        instruments=Instruments(CollectorRegistry()),
+        metrics=ProducerMetrics(CollectorRegistry()),
         stop=StopSignal(),
     )
     runner.prepare()

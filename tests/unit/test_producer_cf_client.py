@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from producer.cf_client import CloudController
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from shared import errors
 from shared.states import ApiVersion, EventKind
 from shared.transport import Reply
@@ -67,7 +67,7 @@ def client(transport: Scripted, version: ApiVersion = ApiVersion.V2) -> CloudCon
         "https://api.example.org",
         Tokens(),
         version,
-        Instruments(CollectorRegistry()),
+        ProducerMetrics(CollectorRegistry()),
     )
 
 

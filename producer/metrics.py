@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
-class Instruments:
+class ProducerMetrics:
     """Counters, gauges and histograms of one producer process."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
