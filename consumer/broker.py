@@ -33,9 +33,9 @@ class Broker:
         self._url = amqp_url
         self._prefetch = prefetch
         self._hand_written = hand_written
-        self._connection: Any = None
-        self._channel: Any = None
-        self._confirm_channel: Any = None
+        self._connection: amqp.Connection = None
+        self._channel: amqp.Channel = None
+        self._confirm_channel: amqp.Channel = None
         self._consumer_tag: str | None = None
         # Deliveries received and not yet taken, in delivery order.
         self.received: deque[Delivery] = deque()
@@ -106,7 +106,9 @@ class Broker:
         self._consumer_tag = None
         self.received.clear()
 
-    def _on_message(self, _channel: Any, method: Any, properties: Any, body: bytes) -> None:
+    def _on_message(
+        self, _channel: amqp.Channel, method: Any, properties: amqp.Properties, body: bytes
+    ) -> None:
         self.received.append(Delivery(method.delivery_tag, method.routing_key, properties, body))
 
 

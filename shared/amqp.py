@@ -19,7 +19,11 @@ import pika.spec
 from shared import amqp_frames, errors
 from shared.amqp_frames import properties as frame_properties
 
-# A delivery's AMQP properties: pika.spec.BasicProperties (pika ships no types of its own).
+# pika ships no types of its own, so to mypy its objects are Any; these name what they are.
+# A blocking connection (pika.BlockingConnection), one of its channels (BlockingChannel),
+# and a message's AMQP properties (pika.spec.BasicProperties).
+Connection: TypeAlias = Any
+Channel: TypeAlias = Any
 Properties: TypeAlias = Any
 
 # Seconds between AMQP heartbeats: a dead peer is noticed within about two of these.
