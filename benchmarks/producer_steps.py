@@ -13,7 +13,7 @@ The steps are the producer's path from a fetched page to the frames it writes, a
 to the confirms: `page.parse_page`, `poller.plan`, `events.encode` (the body),
 `amqp_frames.writing.content`, the whole of `publisher.Publisher.send` (body, frames, the
 join; the socket write left out), and a page's confirms settled by one multiple ack
-(`publisher.Confirms.settle`).
+(`confirms.Confirms.settle`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from producer import page, poller, publisher
+from producer import confirms, page, poller, publisher
 from producer.cursor import Cursor
 from shared import events as shared_events
 from shared.amqp_frames import writing
@@ -68,7 +68,7 @@ def work(step: str, events: int, rounds: int) -> None:
     """The measured loop (run under callgrind)."""
     if step == "settle":
         for _ in range(rounds):
-            publisher.Confirms(1, events).settle(events, True, None)
+            confirms.Confirms(1, events).settle(events, True, None)
         return
     stage, _, name = step.partition("_")
     version = ApiVersion(name)

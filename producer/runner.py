@@ -17,10 +17,11 @@ from typing import Protocol
 import structlog
 
 from producer import poller
+from producer.confirms import Confirms
 from producer.cursor import Cursor, CursorStore
 from producer.metrics import ProducerMetrics
 from producer.page import FetchedEvent
-from producer.publisher import Confirms, Publisher
+from producer.publisher import Publisher
 from shared import errors, migrate
 from shared.backoff import Backoff
 from shared.shutdown import StopSignal

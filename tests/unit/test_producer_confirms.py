@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from producer.publisher import Confirms
+from producer.confirms import Confirms
 
 
 class OneByOne:
