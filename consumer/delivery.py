@@ -13,7 +13,8 @@ from shared import amqp, decoding, errors, events
 MAX_REASON_LENGTH = 500
 
 
-# One of each per message: NamedTuples, the cheapest immutable record to build (BENCHMARKS.md).
+# One of each per message: NamedTuples, cheaper to build than frozen dataclasses
+# (docs/architecture.md, "Hot paths").
 
 
 class Delivery(NamedTuple):

@@ -254,7 +254,7 @@ def copy_text(items: list[Accepted]) -> io.BytesIO:
         lines.append(line)
     lines.append("")
     # Bytes, not a StringIO: psycopg2 reads a StringIO in chunks that CPython first widens to
-    # four bytes a character and psycopg2 then encodes (BENCHMARKS.md, "Hand-written paths").
+    # four bytes a character and psycopg2 then encodes (docs/architecture.md, "Hot paths").
     return io.BytesIO("\n".join(lines).encode())
 
 

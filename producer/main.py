@@ -14,7 +14,7 @@ from producer.cursor import CursorStore
 from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 from producer.runner import Runner
-from shared import errors, metrics, runtime
+from shared import amqp_frames, errors, metrics, runtime
 from shared import logging as shared_logging
 from shared import settings as shared_settings
 from shared.shutdown import StopSignal
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return shared_settings.EXIT_CONFIG
     shared_logging.configure(config.log_level)
+    amqp_frames.enabled()  # logs pika_untested when this pika is not one tested with
     stop = StopSignal("finishing the page in hand").install()
     registry = CollectorRegistry()
     producer_metrics = ProducerMetrics(registry)
