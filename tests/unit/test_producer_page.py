@@ -205,7 +205,7 @@ def test_page_parse_reads_the_apis_pages_without_lenient_reading(
 
 def test_page_parse_forwards_a_number_orjson_refuses_in_a_field_it_does_not_read() -> None:
     """1e999 is valid JSON but no float: orjson refused the whole page (and the stream
-    stalled on it). Read plainly, the resource is forwarded as sent; the consumer decides it."""
+    stalled on it). Its resource is forwarded as sent; the consumer decides it."""
     resource = orjson.dumps(cf.v3_app_resource())[:-1] + b',"odd":1e999}'
     body = b'{"resources":[%s]}' % resource
     with pytest.raises(orjson.JSONDecodeError):
