@@ -1,4 +1,5 @@
-"""pika's own CPU cost per delivered message: BlockingConnection, SelectConnection, ours.
+"""pika's own CPU cost per delivered message: BlockingConnection, SelectConnection, the
+consumer's.
 
     python benchmarks/amqp_consume.py [--messages 60000] [--rounds 2]
 
@@ -6,8 +7,9 @@ Fills a quorum queue (in a fresh vhost, deleted after) with messages the size of
 event, then consumes them with a callback that only counts and acks every 1,000th (multiple),
 and prints the consumer's CPU (user + system, this process) per message. It isolates what the
 consumer pays pika to receive a message, before any decoding or database work. The third
-way is the project's own connection (`shared.amqp.connect`: a BlockingConnection whose
-deliveries `shared.amqp_deliveries` reads a whole message at a time).
+way is the consumer's connection (`shared.amqp.connect(whole_deliveries=True)`: a
+BlockingConnection whose deliveries `shared.amqp_frames.reading.DeliveryConnection` reads a
+whole message at a time).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def blocking(url: str, messages: int) -> float:
 
 
 def project(url: str, messages: int) -> float:
-    return consume_blocking(amqp.connect(url), messages)
+    return consume_blocking(amqp.connect(url, whole_deliveries=True), messages)
 
 
 def consume_blocking(
@@ -125,7 +127,7 @@ def main() -> int:
     ways: list[tuple[str, Callable[[str, int], float]]] = [
         ("BlockingConnection", blocking),
         ("SelectConnection", select),
-        ("shared.amqp.connect", project),
+        ("shared.amqp.connect(whole_deliveries=True)", project),
     ]
     print(f"pika {pika.__version__}, {args.messages} messages of {len(BODY)} bytes per run")
     vhosts = services.Vhosts(services.LOCAL_AMQP)

@@ -5,9 +5,10 @@
 In a fresh vhost (deleted after), `producer.publisher.Publisher` declares the events
 topology (quorum queue, dead-letter route) and publishes --messages v3 app events of a
 simulator-sized resource in batches of 1,000, each confirmed, while a consumer on
-`shared.amqp.connect` receives them as `benchmarks/amqp_consume.py` does (prefetch 2,000,
-an ack with `multiple` every 1,000th). Prints the CPU seconds `beam.smp` spent per message
-(from /proc: the whole broker, so other users' traffic would count too) and messages/s.
+`shared.amqp.connect(whole_deliveries=True)` receives them as `benchmarks/amqp_consume.py`
+does (prefetch 2,000, an ack with `multiple` every 1,000th). Prints the CPU seconds
+`beam.smp` spent per message (from /proc: the whole broker, so other users' traffic would
+count too) and messages/s.
 No decoding, no database: the floor the broker sets under `benchmarks/ingest.py`'s figure.
 """
 
@@ -20,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
+import msgspec
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amqp_consume import consume_blocking
 from ingest import broker_cpu
 
-from producer import wire
 from producer.publisher import Publisher
-from shared import amqp, topology
+from shared import amqp, events, topology
 from shared.states import ApiVersion, EventKind
 from tests.support import cf_resources as cf
 from tests.support import services
@@ -39,9 +40,9 @@ BATCH = 1000
 
 def run(url: str, messages: int) -> tuple[float, float]:
     """CPU seconds of the broker per message, and messages/s."""
-    resource = orjson.dumps(cf.v3_app_resource())
+    resource = msgspec.Raw(orjson.dumps(cf.v3_app_resource()))
     outgoing = [
-        wire.Outgoing("default", EventKind.APP, ApiVersion.V3, n, str(uuid.uuid4()), resource)
+        events.Message("default", EventKind.APP, ApiVersion.V3, n, str(uuid.uuid4()), resource)
         for n in range(1, messages + 1)
     ]
     publisher = Publisher(url)
@@ -49,11 +50,15 @@ def run(url: str, messages: int) -> tuple[float, float]:
     before, started = broker_cpu(), time.perf_counter()
     consumer = threading.Thread(
         target=consume_blocking,
-        args=(amqp.connect(url, name="broker-benchmark"), messages, topology.EVENTS_QUEUE),
+        args=(
+            amqp.connect(url, name="broker-benchmark", whole_deliveries=True),
+            messages,
+            topology.EVENTS_QUEUE,
+        ),
     )
     consumer.start()
     for at in range(0, messages, BATCH):
-        publisher.publish_batch(outgoing[at : at + BATCH])
+        publisher.wait(publisher.send(outgoing[at : at + BATCH]))
     consumer.join()
     elapsed, used = time.perf_counter() - started, broker_cpu() - before
     publisher.close()

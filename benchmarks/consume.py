@@ -18,7 +18,7 @@ import pika
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared import topology
+from shared import events, topology
 from tests.support import consumer_events as ev
 from tests.support import processes, services
 from tests.support.processes import cpu_seconds
@@ -54,7 +54,7 @@ def run(consumers: int, total: int, env_extra: dict[str, str]) -> float:
         ev.message(i, kind="app" if i % 4 else "service", api_version="v2" if i % 3 else "v3")
         for i in range(1, total + 1)
     ]
-    bodies = [(m.kind.value, m.to_body()) for m in messages]
+    bodies = [(m.kind.value, events.encode(m)) for m in messages]
     with (
         services.template_database(admin_db) as template,
         services.cloned_database(admin_db, template) as database_url,

@@ -18,24 +18,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from consumer import delivery, writer
+from shared import events
 from tests.support import callgrind
 from tests.support import consumer_events as ev
 
 STEPS = ("decode", "copy")
 
 
-def bodies(events: int) -> list[delivery.Delivery]:
+def bodies(count: int) -> list[delivery.Delivery]:
     return [
         delivery.Delivery(
-            i, "app", None, ev.message(i + 1, api_version="v2" if i % 2 else "v3").to_body()
+            i, "app", None, events.encode(ev.message(i + 1, api_version="v2" if i % 2 else "v3"))
         )
-        for i in range(events)
+        for i in range(count)
     ]
 
 
-def work(step: str, events: int, rounds: int) -> None:
+def work(step: str, count: int, rounds: int) -> None:
     """The measured loop (run under callgrind)."""
-    deliveries = bodies(events)
+    deliveries = bodies(count)
     if step == "decode":
         for _ in range(rounds):
             for item in deliveries:
@@ -43,7 +44,7 @@ def work(step: str, events: int, rounds: int) -> None:
         return
     accepted = [delivery.decode(item) for item in deliveries]
     items = [a for a in accepted if isinstance(a, delivery.Accepted)]
-    assert len(items) == events
+    assert len(items) == count
     for _ in range(rounds):
         writer.copy_text(items)
 

@@ -10,9 +10,10 @@ tests' CF resource helpers), so that the difference is the step's cost alone, wi
 start-up and without building the input. Prints instructions per event.
 
 The steps are the producer's path from a fetched page to the frames it writes, and back
-to the confirms: `page.parse_page`, `poller.plan`, `wire.body`, `wire.content`, the whole
-of `publisher.Publisher.send` (body, frames, the join; the socket write left out), and a
-batch settled by one multiple ack (`publisher.Batch.settle`).
+to the confirms: `page.parse_page`, `poller.plan`, `events.encode` (the body),
+`amqp_frames.writing.content`, the whole of `publisher.Publisher.send` (body, frames, the
+join; the socket write left out), and a page's confirms settled by one multiple ack
+(`confirms.Confirms.settle`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from producer import page, poller, publisher, wire
+from producer import confirms, page, poller, publisher
 from producer.cursor import Cursor
+from shared import events as shared_events
+from shared.amqp_frames import writing
 from shared.states import ApiVersion, EventKind
 from tests.support import callgrind
 from tests.support import cf_resources as cf
@@ -65,7 +68,7 @@ def work(step: str, events: int, rounds: int) -> None:
     """The measured loop (run under callgrind)."""
     if step == "settle":
         for _ in range(rounds):
-            publisher.Batch(1, events).settle(events, True, None)
+            confirms.Confirms(1, events).settle(events, True, None)
         return
     stage, _, name = step.partition("_")
     version = ApiVersion(name)
@@ -84,13 +87,13 @@ def work(step: str, events: int, rounds: int) -> None:
     if stage == "body":
         for _ in range(rounds):
             for message in messages:
-                wire.body(message)
+                shared_events.encode(message)
         return
     if stage == "content":
-        payloads = [(wire.body(m), m.guid) for m in messages]
+        payloads = [(shared_events.encode(m), m.guid) for m in messages]
         for _ in range(rounds):
             for payload, guid in payloads:
-                wire.content(1, payload, guid, MAX_BODY)
+                writing.content(1, payload, guid, MAX_BODY)
         return
     sender = sending_publisher()
     for _ in range(rounds):
@@ -114,6 +117,7 @@ def sending_publisher() -> publisher.Publisher:
     socket: Any = _Socket()
     sender._conn = sender._channel = socket
     sender._ready = True
+    sender._hand_written = True
     return sender
 
 

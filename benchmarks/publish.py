@@ -1,9 +1,11 @@
 """Publish throughput of the producer's publisher: N pre-built messages, events/s.
 
-    python benchmarks/publish.py --events 50000 --batch 100 [--amqp-url URL]
+    python benchmarks/publish.py --events 50000 --batch 100 [--amqp-url URL] [--pika-publish]
 
-Uses a throwaway vhost on the local broker (rabbitmqctl) unless --amqp-url is given, and
-prints one line per run. Messages look like v2 app usage events (about 1 KB each).
+--pika-publish sends every message through pika's own basic_publish, as the publisher does
+on a pika version shared.amqp_frames was not tested with. Uses a throwaway vhost on the local
+broker (rabbitmqctl) unless --amqp-url is given, and prints one line per run. Messages look
+like v2 app usage events (about 1 KB each).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import subprocess
 import time
 import uuid
 
-from producer import wire
+import msgspec
+import orjson
+
 from producer.publisher import Publisher
-from shared.messages import UsageEventMessage
+from shared import events
 from shared.states import ApiVersion, EventKind
 
 
@@ -51,22 +55,12 @@ def resource(guid: str) -> dict[str, object]:
     }
 
 
-def messages(count: int) -> list[wire.Outgoing]:
+def messages(count: int) -> list[events.Message]:
     out = []
     for sequence in range(1, count + 1):
         guid = str(uuid.uuid4())
-        out.append(
-            wire.outgoing(
-                UsageEventMessage(
-                    foundation="default",
-                    kind=EventKind.APP,
-                    api_version=ApiVersion.V2,
-                    sequence=sequence,
-                    guid=guid,
-                    resource=resource(guid),
-                )
-            )
-        )
+        raw = msgspec.Raw(orjson.dumps(resource(guid)))
+        out.append(events.Message("default", EventKind.APP, ApiVersion.V2, sequence, guid, raw))
     return out
 
 
@@ -75,6 +69,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--amqp-url", default=None)
+    parser.add_argument(
+        "--pika-publish",
+        action="store_true",
+        help="publish through pika's own basic_publish, not shared.amqp_frames' frames",
+    )
     args = parser.parse_args()
     vhost = None
     url = args.amqp_url
@@ -88,11 +87,11 @@ def main() -> None:
         url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     try:
         batch = messages(args.events)
-        publisher = Publisher(url)
+        publisher = Publisher(url, hand_written=False if args.pika_publish else None)
         publisher.connect()
         started = time.perf_counter()
         for start in range(0, len(batch), args.batch):
-            publisher.publish_batch(batch[start : start + args.batch])
+            publisher.wait(publisher.send(batch[start : start + args.batch]))
         elapsed = time.perf_counter() - started
         publisher.close()
         print(

@@ -1,8 +1,8 @@
 """A database thread beside the broker thread: batches are written while the next one fills.
 
-The broker thread submits a batch and carries on reading; this thread writes it (retrying with
-backoff while the database is unavailable) and hands the result back to the broker thread with
-`add_callback_threadsafe`, which is where the ack happens (pika connections are not
+The broker thread submits a batch and carries on reading; this thread writes it (retrying
+with backoff while the database is unavailable) and hands the result back to the broker
+thread (`Broker.call_soon`), which is where the ack happens (pika connections are not
 thread-safe). Batches finish in the order they were submitted, and the runner settles each
 one as it finishes (acked when written, nacked back to the queue when abandoned), so a
 multiple=True ack up to a batch's last tag never covers a message of another batch.
@@ -11,17 +11,17 @@ multiple=True ack up to a batch's last tag never covers a message of another bat
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
 from consumer.batch import Batch
 from consumer.metrics import ConsumerMetrics
 from consumer.writer import Writer, WriteResult
-from shared import amqp, errors
+from shared import errors
 from shared.backoff import Backoff
 
 log = structlog.get_logger()
@@ -34,6 +34,8 @@ WAIT_TICK_SECONDS = 0.2
 # Called on the broker thread with a batch and its result (None: abandoned, not written: the
 # runner must hand its deliveries back, or a later multiple ack would acknowledge them).
 Done = Callable[[Batch, WriteResult | None], None]
+# Runs a callback on the broker thread (Broker.call_soon); BrokerUnavailable once it is gone.
+CallSoon = Callable[[Callable[[], None]], None]
 
 
 class Committer:
@@ -42,14 +44,14 @@ class Committer:
     def __init__(
         self,
         writer: Writer,
-        meters: ConsumerMetrics,
-        connection: Any,
+        metrics: ConsumerMetrics,
+        call_soon: CallSoon,
         done: Done,
         stop: threading.Event,
     ) -> None:
         self._writer = writer
-        self._meters = meters
-        self._connection = connection
+        self._metrics = metrics
+        self._call_soon = call_soon
         self._done = done
         self._stop = stop
         self._abort = threading.Event()
@@ -84,8 +86,8 @@ class Committer:
             def crash() -> None:
                 raise errors.BillingError(f"the database thread failed: {failure!r}") from failure
 
-            with contextlib.suppress(*amqp.CONNECTION_ERRORS):
-                self._connection.add_callback_threadsafe(crash)
+            with contextlib.suppress(errors.BrokerUnavailable):
+                self._call_soon(crash)
 
     def _work(self) -> None:
         while True:
@@ -96,8 +98,8 @@ class Committer:
             if self._abort.is_set():
                 return
             try:
-                self._connection.add_callback_threadsafe(lambda b=batch, r=result: self._done(b, r))
-            except amqp.CONNECTION_ERRORS:
+                self._call_soon(functools.partial(self._done, batch, result))
+            except errors.BrokerUnavailable:
                 return  # the broker connection is gone: its messages are redelivered
 
     def _write(self, batch: Batch) -> WriteResult | None:
@@ -108,7 +110,7 @@ class Committer:
             except (errors.DatabaseUnavailable, errors.DatabaseError) as exc:
                 unavailable = isinstance(exc, errors.DatabaseUnavailable)
                 kind = "database_unavailable" if unavailable else "database_refused"
-                self._meters.errors.labels(error=kind).inc()
+                self._metrics.errors.labels(error=kind).inc()
                 self._writer.close()
                 if self._stop.is_set() or self._abort.is_set():
                     return None

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         amqp.close_quietly(connection)
 
 
-def list_letters(channel: object, output: str, limit: int) -> int:
+def list_letters(channel: amqp.Channel, output: str, limit: int) -> int:
     summaries = [letter.summary() for letter in dead_letter_queue.browse(channel, limit)]
     dead_letter_queue.give_back(channel)
     if output == "json":
@@ -87,7 +87,7 @@ def list_letters(channel: object, output: str, limit: int) -> int:
     return 0
 
 
-def replay_letters(channel: object, guids: set[str], replay_all: bool, limit: int) -> int:
+def replay_letters(channel: amqp.Channel, guids: set[str], replay_all: bool, limit: int) -> int:
     replayed: set[str] = set()
     count = 0
     for letter in dead_letter_queue.browse(channel, limit):

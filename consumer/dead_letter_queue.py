@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from consumer import dead_letters
-from shared import amqp, amqp_deliveries, errors, topology
+from shared import amqp, errors, topology
 
 # Headers the broker adds when it dead-letters on its own (delivery limit reached).
 _BROKER_DEATH_HEADERS = (
@@ -35,7 +35,7 @@ class DeadLetter:
 
     tag: int
     body: bytes
-    properties: Any
+    properties: amqp.Properties
     guid: str | None
     kind: str | None
     foundation: str | None
@@ -53,7 +53,7 @@ class DeadLetter:
         }
 
 
-def browse(channel: Any, limit: int) -> Iterator[DeadLetter]:
+def browse(channel: amqp.Channel, limit: int) -> Iterator[DeadLetter]:
     """Take up to `limit` messages unacked, one at a time (only the one in hand is kept in
     memory, whatever the bodies weigh); the caller acks or returns them."""
     for _ in range(limit):
@@ -67,7 +67,7 @@ def browse(channel: Any, limit: int) -> Iterator[DeadLetter]:
         yield _read(method.delivery_tag, method.routing_key, properties, body)
 
 
-def give_back(channel: Any) -> None:
+def give_back(channel: amqp.Channel) -> None:
     """Return every message this channel holds unacked to the queue."""
     try:
         channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
@@ -75,7 +75,7 @@ def give_back(channel: Any) -> None:
         raise errors.BrokerUnavailable(f"returning dead letters failed: {exc!r}") from exc
 
 
-def replay(channel: Any, letter: DeadLetter) -> None:
+def replay(channel: amqp.Channel, letter: DeadLetter) -> None:
     """Republish to the events exchange with confirms, then remove from the dead letters."""
     routing_key = letter.routing_key or letter.kind
     if routing_key not in ("app", "service"):
@@ -93,7 +93,7 @@ def replay(channel: Any, letter: DeadLetter) -> None:
         raise errors.BrokerUnavailable(f"removing a replayed dead letter failed: {exc!r}") from exc
 
 
-def _read(tag: int, routing_key: str, properties: Any, body: bytes) -> DeadLetter:
+def _read(tag: int, routing_key: str, properties: amqp.Properties, body: bytes) -> DeadLetter:
     """What a dead letter's headers say, whatever they hold (anyone may publish to the
     dead-letter exchange, and the broker keeps headers that pika cannot decode)."""
     headers = getattr(properties, "headers", None)
@@ -105,7 +105,7 @@ def _read(tag: int, routing_key: str, properties: Any, body: bytes) -> DeadLette
     if reason is None:
         broker_reason = headers.get("x-first-death-reason") or first_death.get("reason")
         reason = f"dead-lettered by the broker: {_text(broker_reason) or 'unknown'}"
-    problem = amqp_deliveries.unreadable(properties)
+    problem = amqp.unreadable(properties)
     if problem is not None:
         reason += f"; its properties cannot be read in full, replay leaves out: {problem}"
     when = headers.get(dead_letters.DEAD_LETTERED_AT_HEADER) or first_death.get("time")

@@ -53,7 +53,7 @@ def headers_for(rejected: Rejected, now: datetime) -> dict[str, Any]:
     return headers
 
 
-def copy_properties(properties: Any, headers: dict[str, Any]) -> pika.BasicProperties:
+def copy_properties(properties: amqp.Properties, headers: dict[str, Any]) -> pika.BasicProperties:
     """The original properties with new headers, persistent, without expiry or user id."""
     return pika.BasicProperties(
         content_type=getattr(properties, "content_type", None),
@@ -70,14 +70,14 @@ def copy_properties(properties: Any, headers: dict[str, Any]) -> pika.BasicPrope
     )
 
 
-def open_channel(connection: Any) -> Any:
+def open_channel(connection: amqp.Connection) -> amqp.Channel:
     """A channel with publisher confirms, for publishing that must not be lost."""
     channel = connection.channel()
     channel.confirm_delivery()
     return channel
 
 
-def publish(channel: Any, rejected: Rejected, now: datetime) -> None:
+def publish(channel: amqp.Channel, rejected: Rejected, now: datetime) -> None:
     """Publish to the dead-letter exchange and wait for the confirm; raise PublishFailed."""
     properties = copy_properties(rejected.delivery.properties, headers_for(rejected, now))
     confirmed_publish(
@@ -90,7 +90,11 @@ def publish(channel: Any, rejected: Rejected, now: datetime) -> None:
 
 
 def confirmed_publish(
-    channel: Any, exchange: str, routing_key: str, body: bytes, properties: Any
+    channel: amqp.Channel,
+    exchange: str,
+    routing_key: str,
+    body: bytes,
+    properties: amqp.Properties,
 ) -> None:
     """basic_publish on a confirm channel, mandatory; pika errors translated."""
     try:

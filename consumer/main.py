@@ -13,7 +13,7 @@ from consumer.metrics import ConsumerMetrics
 from consumer.runner import FIRST_WAIT_SECONDS, Runner
 from consumer.settings import ConsumerSettings
 from consumer.writer import Writer
-from shared import errors, health, metrics, migrate, runtime, settings, shutdown
+from shared import amqp_frames, errors, health, metrics, migrate, runtime, settings, shutdown
 from shared import logging as shared_logging
 from shared.backoff import Backoff
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ).parse_args(argv)
     config = settings.load(ConsumerSettings)
     shared_logging.configure(config.log_level)
+    amqp_frames.enabled()  # logs pika_untested when this pika is not one tested with
     stop = shutdown.StopSignal("finishing the batch in hand").install()
     registry = CollectorRegistry()
     metrics.register_process(registry, "consumer")

@@ -8,7 +8,7 @@ trouble are CloudFoundryUnavailable, the rest CloudFoundryRefused.
 from __future__ import annotations
 
 from producer import page
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.uaa import TokenSource
 from shared import errors
 from shared.states import ApiVersion, EventKind
@@ -34,13 +34,13 @@ class CloudController:
         api_address: str,
         tokens: TokenSource,
         version: ApiVersion,
-        instruments: Instruments,
+        metrics: ProducerMetrics,
     ) -> None:
         self._transport = transport
         self._api = api_address
         self._tokens = tokens
         self._version = version
-        self._instruments = instruments
+        self._metrics = metrics
 
     def fetch(self, kind: EventKind, after_guid: str | None, limit: int) -> list[page.FetchedEvent]:
         """Events strictly after `after_guid` (from the oldest when None), in API order."""
@@ -51,13 +51,13 @@ class CloudController:
         try:
             reply = self._get(url, params)
         except errors.CloudFoundryUnavailable:
-            self._instruments.api_errors.labels(kind=kind.value, status="0").inc()
+            self._metrics.api_errors.labels(kind=kind.value, status="0").inc()
             raise
         if reply.status == 200:
             events = page.parse_page(self._version, reply.body)
-            self._instruments.fetched.labels(kind=kind.value).inc(len(events))
+            self._metrics.fetched.labels(kind=kind.value).inc(len(events))
             return events
-        self._instruments.api_errors.labels(kind=kind.value, status=str(reply.status)).inc()
+        self._metrics.api_errors.labels(kind=kind.value, status=str(reply.status)).inc()
         raise self._translate(reply, kind, after_guid)
 
     def event(self, kind: EventKind, guid: str) -> page.FetchedEvent | None:
@@ -68,7 +68,7 @@ class CloudController:
             return page.parse_event(self._version, reply.body)
         if reply.status == 404:
             return None
-        self._instruments.api_errors.labels(kind=kind.value, status=str(reply.status)).inc()
+        self._metrics.api_errors.labels(kind=kind.value, status=str(reply.status)).inc()
         raise self._translate(reply, kind, None)
 
     def _get(self, url: str, params: dict[str, str | int]) -> Reply:

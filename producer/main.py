@@ -11,10 +11,10 @@ from prometheus_client import CollectorRegistry
 from producer import poller, settings, uaa
 from producer.cf_client import CloudController
 from producer.cursor import CursorStore
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.publisher import Publisher
 from producer.runner import INFRA_BACKOFF_CAP_SECONDS, Runner
-from shared import errors, health, metrics, migrate, runtime
+from shared import amqp_frames, errors, health, metrics, migrate, runtime
 from shared import logging as shared_logging
 from shared import settings as shared_settings
 from shared.backoff import Backoff
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return shared_settings.EXIT_CONFIG
     shared_logging.configure(config.log_level)
+    amqp_frames.enabled()  # logs pika_untested when this pika is not one tested with
     stop = StopSignal("finishing the page in hand").install()
     registry = CollectorRegistry()
     metrics.register_process(registry, "producer")
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         return 1
-    instruments = Instruments(registry)
+    producer_metrics = ProducerMetrics(registry)
     transport = Transport(config.cf_user_agent, verify_tls=not config.cf_skip_ssl_validation)
     publisher = Publisher(config.amqp_url)
     store = CursorStore(config.database_url, config.cf_foundation)
@@ -78,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             config.cf_api_address,
             uaa.token_source(config, transport),
             config.cf_api_version,
-            instruments,
+            producer_metrics,
         ),
         publisher=publisher,
         store=store,
-        instruments=instruments,
+        metrics=producer_metrics,
         stop=stop,
     )
     for name, check in runner.health_checks().items():

@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 from producer.cursor import Cursor, Gap
 from producer.page import FetchedEvent
-from producer.wire import Outgoing
-from shared.events import MAX_FUTURE_SKEW
+from shared import events
 from shared.states import ApiVersion, EventKind
 
 
@@ -39,7 +38,7 @@ class Plan:
     """What to do with a fetched page."""
 
     # Messages to publish, in API order, with consecutive sequence numbers.
-    messages: list[Outgoing]
+    messages: list[events.Message]
     # The cursor to save once the broker has confirmed every message.
     cursor: Cursor
     # How long to wait before the next poll of this kind.
@@ -51,7 +50,7 @@ class Plan:
 
 
 def plan(
-    events: Sequence[FetchedEvent],
+    fetched: Sequence[FetchedEvent],
     cursor: Cursor,
     *,
     source: Source,
@@ -60,23 +59,23 @@ def plan(
     timing: Timing,
 ) -> Plan:
     """Decide a page: stop at the first young event, number the rest, move the cursor."""
-    taken, held_back, implausible = take_old_enough(events, now, timing.record_min_age)
+    taken, held_back, implausible = take_old_enough(fetched, now, timing.record_min_age)
     foundation, kind, version = source.foundation, source.kind, source.api_version
     messages = [
-        Outgoing(foundation, kind, version, sequence, event.guid, event.resource)
+        events.Message(foundation, kind, version, sequence, event.guid, event.resource)
         for sequence, event in enumerate(taken, start=cursor.sequence + 1)
     ]
     return Plan(
         messages=messages,
         cursor=advance(cursor, taken),
-        wait=next_wait(len(events), fetch_limit, held_back, now, timing),
+        wait=next_wait(len(fetched), fetch_limit, held_back, now, timing),
         held_back=held_back,
         implausible=implausible,
     )
 
 
 def take_old_enough(
-    events: Sequence[FetchedEvent], now: datetime, min_age: timedelta
+    fetched: Sequence[FetchedEvent], now: datetime, min_age: timedelta
 ) -> tuple[list[FetchedEvent], FetchedEvent | None, list[FetchedEvent]]:
     """The events before the first one younger than min_age; never skips past that one.
 
@@ -85,8 +84,8 @@ def take_old_enough(
     """
     taken: list[FetchedEvent] = []
     implausible: list[FetchedEvent] = []
-    latest = now + MAX_FUTURE_SKEW
-    for event in events:
+    latest = now + events.MAX_FUTURE_SKEW
+    for event in fetched:
         created = event.created_at
         if created is None or created > latest:
             implausible.append(event)

@@ -1,11 +1,14 @@
 """Publish pages of usage events with asynchronous publisher confirms.
 
-A pika SelectConnection driven by a small synchronous facade: publish_batch() sends every
-message (persistent, mandatory, message_id = guid) without waiting, then runs the I/O loop
-until the broker has confirmed all of them. send() and wait() split the two halves, so a
-caller can fetch its next page while the broker confirms the previous one. A nack, a
-basic.return (unroutable), a closed connection or a timeout means the batch is not
-confirmed: PublishFailed, and the caller does not move its cursor. pika errors are translated here.
+A pika SelectConnection driven by a small synchronous facade: send() publishes every message
+of a page (persistent, mandatory, message_id = guid) without waiting; wait() runs the I/O
+loop until the broker has confirmed all of them, so a caller can fetch its next page while
+the broker confirms the previous one. A nack, a basic.return (unroutable), a closed
+connection or a timeout means the page is not confirmed: PublishFailed, and the caller does
+not move its cursor. pika errors are translated here.
+
+On a tested pika the frames of a page are built by `shared.amqp_frames.writing` and written
+in one call; on any other, each message goes through pika's own basic_publish.
 """
 
 from __future__ import annotations
@@ -20,67 +23,19 @@ import pika.spec
 import structlog
 from pika.adapters.select_connection import SelectConnection
 
-from producer import wire
-from shared import amqp, errors, topology
+from producer.confirms import Confirms
+from shared import amqp, amqp_frames, errors, events, messages, topology
+from shared.amqp_frames import writing
 from shared.states import EventKind
 
 log = structlog.get_logger()
 
 # Seconds to open a connection, its channel and declare the topology.
 CONNECT_TIMEOUT_SECONDS = 15.0
-# Seconds to wait for the confirms of a batch while the broker is not blocking us.
+# Seconds to wait for the confirms of a page while the broker is not blocking us.
 CONFIRM_TIMEOUT_SECONDS = 60.0
 # Seconds to wait for a clean close.
 CLOSE_TIMEOUT_SECONDS = 5.0
-
-
-class _Connection(SelectConnection):  # type: ignore[misc]
-    """A SelectConnection that takes pre-marshalled frames (see producer.wire).
-
-    pika hands every frame (three per message) to its own send() call; a page of messages
-    joined and written at once costs one system call instead of hundreds.
-    """
-
-    def emit(self, pieces: list[bytes], frames: int) -> None:
-        data = b"".join(pieces)
-        self.bytes_sent += len(data)
-        self.frames_sent += frames
-        self._adapter_emit_data(data)
-
-    @property
-    def max_body(self) -> int:
-        return int(self._body_max_length)
-
-
-class Batch:
-    """A sent batch: delivery tags [first, first + size), which are settled, why any failed."""
-
-    def __init__(self, first: int, size: int) -> None:
-        self.first = first
-        self.size = size
-        self.settled = bytearray(size)
-        self.unsettled = size
-        self.low = 0  # every index below this is settled
-        self.failures: list[str] = []
-
-    def settle(self, tag: int, multiple: bool, reason: str | None) -> None:
-        """Settle `tag` (and, when `multiple`, every tag before it); a reason is a failure.
-
-        A multiple ack usually covers much of a page: the range is settled by slices rather
-        than one index at a time.
-        """
-        index = tag - self.first
-        if index < 0:
-            return
-        start, end = (self.low if multiple else index), min(index + 1, self.size)
-        if start < end:
-            newly = self.settled.count(0, start, end)
-            self.settled[start:end] = b"\x01" * (end - start)
-            self.unsettled -= newly
-            if reason is not None:
-                self.failures += [reason] * newly
-        unsettled = self.settled.find(0, self.low)
-        self.low = self.size if unsettled < 0 else unsettled
 
 
 class Publisher:
@@ -92,17 +47,22 @@ class Publisher:
         *,
         name: str = "paas-billing-producer",
         confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS,
+        hand_written: bool | None = None,
     ) -> None:
+        """`hand_written` forces the frames of shared.amqp_frames on or off (tests); None
+        decides by the pika version."""
         self._params = amqp.parameters(amqp_url, name=name)
         self._host = self._params.host
         self._confirm_timeout = confirm_timeout
-        self._conn: _Connection | None = None
+        self._connection_class = amqp_frames.publishing(hand_written)
+        self._hand_written = self._connection_class is writing.PublishingConnection
+        self._conn: Any = None
         self._channel: Any = None
         self._ready = False
         self._error: str | None = None
         self._blocked = False
         self._next_tag = 1
-        self._in_flight: list[Batch] = []
+        self._in_flight: list[Confirms] = []
 
     @property
     def is_open(self) -> bool:
@@ -113,7 +73,7 @@ class Publisher:
         self.close()
         self._error = None
         try:
-            self._conn = _Connection(
+            self._conn = self._connection_class(
                 self._params,
                 on_open_callback=self._on_open,
                 on_open_error_callback=self._on_open_error,
@@ -130,51 +90,36 @@ class Publisher:
             raise errors.BrokerUnavailable(f"cannot open RabbitMQ at {self._host}: {reason}")
         log.info("broker_connected", host=self._host)
 
-    def publish_batch(self, messages: Sequence[wire.Outgoing]) -> None:
-        """Return once the broker has confirmed every message; else raise PublishFailed."""
-        self.wait(self.send(messages))
-
-    def send(self, messages: Sequence[wire.Outgoing]) -> Batch:
+    def send(self, page: Sequence[events.Message]) -> Confirms:
         """Publish without waiting for confirms; wait() on the result before trusting it."""
         if not self.is_open:
             self.connect()
-        conn = self._conn
-        assert conn is not None
-        batch = Batch(self._next_tag, len(messages))
-        self._in_flight.append(batch)
-        self._next_tag += len(messages)
-        number = self._channel.channel_number
-        max_body = conn.max_body
-        methods = {
-            kind: wire.publish_method(number, topology.EVENTS_EXCHANGE, kind.value)
-            for kind in EventKind
-        }
-        pieces: list[bytes] = []
-        frames = 0
-        for message in messages:
-            payload = wire.body(message)
-            pieces.append(methods[message.kind])
-            pieces += wire.content(number, payload, message.guid, max_body)
-            frames += wire.frame_count(len(payload), max_body)
+        confirms = Confirms(self._next_tag, len(page))
+        self._in_flight.append(confirms)
+        self._next_tag += len(page)
         try:
-            conn.emit(pieces, frames)
+            if self._hand_written:
+                self._emit(page)
+            else:
+                self._publish(page)
         except amqp.CONNECTION_ERRORS as exc:
             self._fail(f"publish failed: {type(exc).__name__} {exc}")
-        return batch
+        return confirms
 
-    def wait(self, batch: Batch) -> None:
-        """Return once every message of `batch` is confirmed; else raise PublishFailed.
+    def wait(self, confirms: Confirms) -> None:
+        """Return once every message of the page is confirmed; else raise PublishFailed.
 
-        A batch sent on a connection that has since been closed can never be confirmed.
+        A page sent on a connection that has since been closed can never be confirmed.
         """
-        if batch not in self._in_flight and batch.unsettled:
-            raise errors.PublishFailed("the connection closed before the batch was confirmed")
-        self._await_confirms(batch)
-        if batch in self._in_flight:
-            self._in_flight.remove(batch)
-        if batch.failures:
+        if confirms not in self._in_flight and confirms.unsettled:
+            raise errors.PublishFailed("the connection closed before the page was confirmed")
+        self._await_confirms(confirms)
+        if confirms in self._in_flight:
+            self._in_flight.remove(confirms)
+        if confirms.failures:
             raise errors.PublishFailed(
-                f"{len(batch.failures)} of {batch.size} messages not confirmed: {batch.failures[0]}"
+                f"{len(confirms.failures)} of {confirms.size} messages not confirmed: "
+                f"{confirms.failures[0]}"
             )
 
     def idle(self, seconds: float) -> None:
@@ -203,9 +148,43 @@ class Publisher:
         finally:
             conn.ioloop.close()
 
-    def _await_confirms(self, batch: Batch) -> None:
+    def _emit(self, page: Sequence[events.Message]) -> None:
+        """The frames of the whole page, built by hand and written in one call."""
+        conn = self._conn
+        number = self._channel.channel_number
+        max_body = conn.max_body
+        methods = {
+            kind: writing.publish_method(number, topology.EVENTS_EXCHANGE, kind.value)
+            for kind in EventKind
+        }
+        pieces: list[bytes] = []
+        frames = 0
+        for message in page:
+            payload = events.encode(message)
+            pieces.append(methods[message.kind])
+            pieces += writing.content(number, payload, message.guid, max_body)
+            frames += writing.frame_count(len(payload), max_body)
+        conn.emit(pieces, frames)
+
+    def _publish(self, page: Sequence[events.Message]) -> None:
+        """Each message through pika's own basic_publish: the same frames, built by pika."""
+        for message in page:
+            properties = pika.BasicProperties(
+                content_type=messages.CONTENT_TYPE,
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=message.guid,
+            )
+            self._channel.basic_publish(
+                topology.EVENTS_EXCHANGE,
+                message.kind.value,
+                events.encode(message),
+                properties,
+                mandatory=True,
+            )
+
+    def _await_confirms(self, confirms: Confirms) -> None:
         deadline = time.monotonic() + self._confirm_timeout
-        while batch.unsettled and self._error is None:
+        while confirms.unsettled and self._error is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if self._blocked:  # the broker's alarm; pika closes after its blocked timeout
@@ -213,13 +192,13 @@ class Publisher:
                     log.warning("broker_blocked_waiting", host=self._host)
                     continue
                 self._fail(f"no confirms within {self._confirm_timeout:.0f}s")
-            self._run_until(lambda: not batch.unsettled or self._error is not None, remaining)
+            self._run_until(lambda: not confirms.unsettled or self._error is not None, remaining)
         if self._error is not None:
             self._fail(self._error)
 
     def _fail(self, reason: str) -> None:
         self.close()
-        raise errors.PublishFailed(f"batch not confirmed by RabbitMQ at {self._host}: {reason}")
+        raise errors.PublishFailed(f"page not confirmed by RabbitMQ at {self._host}: {reason}")
 
     def _run_until(self, done: Callable[[], bool], timeout: float) -> None:
         conn = self._conn
@@ -283,10 +262,10 @@ class Publisher:
         method = frame.method
         reason = "nacked by the broker" if isinstance(method, pika.spec.Basic.Nack) else None
         tag = method.delivery_tag
-        for batch in self._in_flight:
-            if method.multiple or batch.first <= tag < batch.first + batch.size:
-                batch.settle(tag, method.multiple, reason)
-                if not batch.unsettled:
+        for confirms in self._in_flight:
+            if method.multiple or confirms.first <= tag < confirms.first + confirms.size:
+                confirms.settle(tag, method.multiple, reason)
+                if not confirms.unsettled:
                     self._poke()
 
     def _on_return(
@@ -297,14 +276,14 @@ class Publisher:
         _body: bytes,
     ) -> None:
         # A return names no delivery tag; it precedes its message's ack, so the message is in
-        # an unsettled batch: fail every unsettled one (the caller resends from its cursor).
+        # an unsettled page: fail every unsettled one (the caller resends from its cursor).
         reason = (
             f"returned unroutable ({method.reply_code} {method.reply_text}, "
             f"routing key {method.routing_key!r}, message {properties.message_id})"
         )
-        for batch in self._in_flight:
-            if batch.unsettled:
-                batch.failures.append(reason)
+        for confirms in self._in_flight:
+            if confirms.unsettled:
+                confirms.failures.append(reason)
 
     def _on_blocked(self, _conn: SelectConnection, _frame: Any) -> None:
         self._blocked = True

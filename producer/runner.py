@@ -17,10 +17,11 @@ from typing import Protocol
 import structlog
 
 from producer import poller
+from producer.confirms import Confirms
 from producer.cursor import Cursor, CursorStore
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.page import FetchedEvent
-from producer.publisher import Batch, Publisher
+from producer.publisher import Publisher
 from shared import errors
 from shared.backoff import Backoff
 from shared.shutdown import StopSignal
@@ -60,7 +61,7 @@ class Runner:
         cloud_controller: EventSource,
         publisher: Publisher,
         store: CursorStore,
-        instruments: Instruments,
+        metrics: ProducerMetrics,
         stop: StopSignal,
     ) -> None:
         self._foundation = foundation
@@ -71,11 +72,12 @@ class Runner:
         self._cf = cloud_controller
         self._publisher = publisher
         self._store = store
-        self._instruments = instruments
+        self._metrics = metrics
         self._stop = stop
         self._cursors: dict[EventKind, Cursor] = {}
-        # A page sent but not yet confirmed, per kind: its batch, its cursor, when it was sent.
-        self._in_flight: dict[EventKind, tuple[Batch, Cursor, int, float]] = {}
+        # A page sent but not yet confirmed, per kind: its confirms, its cursor, its size and
+        # when it was sent.
+        self._in_flight: dict[EventKind, tuple[Confirms, Cursor, int, float]] = {}
         # Per kind, the cursor guid when it is a purge-and-reseed row, None when it is not;
         # no entry until the first poll has looked (see _confirm_cursor).
         self._reseed_cursor: dict[EventKind, str | None] = {}
@@ -198,12 +200,12 @@ class Runner:
         flight = self._in_flight.pop(kind, None)
         if flight is None:
             return
-        batch, cursor, count, sent_at = flight
-        self._publisher.wait(batch)
-        self._instruments.confirm_seconds.observe(time.perf_counter() - sent_at)
+        confirms, cursor, count, sent_at = flight
+        self._publisher.wait(confirms)
+        self._metrics.confirm_seconds.observe(time.perf_counter() - sent_at)
         self._store.save(kind, cursor)
         self._cursors[kind] = cursor
-        self._instruments.published.labels(kind=kind.value).inc(count)
+        self._metrics.published.labels(kind=kind.value).inc(count)
         self._infra_backoff.reset()
         log.debug("page_published", kind=kind.value, count=count, sequence=cursor.sequence)
 
@@ -318,11 +320,11 @@ class Runner:
 
     def _observe(self, kind: EventKind, now: datetime) -> None:
         self._last_success = time.monotonic()
-        self._instruments.last_poll.labels(kind=kind.value).set(time.time())
+        self._metrics.last_poll.labels(kind=kind.value).set(time.time())
         created = self._cursors[kind].last_created_at
         if created is not None:
             lag = (now - created).total_seconds()
-            self._instruments.cursor_lag.labels(kind=kind.value).set(lag)
+            self._metrics.cursor_lag.labels(kind=kind.value).set(lag)
 
     def _polled_recently(self) -> bool:
         allowed = max(3 * self._default_seconds(), 300.0)

@@ -23,7 +23,7 @@ import structlog
 from reporter import protocol, replies
 from reporter.answer import Answer, Answerer
 from reporter.metrics import ReporterMetrics
-from shared import amqp, amqp_deliveries, errors, topology
+from shared import amqp, errors, topology
 from shared.backoff import Backoff
 
 log = structlog.get_logger()
@@ -117,7 +117,7 @@ class Server:
         try:
             reply_to = properties.reply_to
             can_reply = isinstance(reply_to, str) and bool(reply_to)
-            problem = amqp_deliveries.unreadable(properties)
+            problem = amqp.unreadable(properties)
             if problem is not None:
                 self._metrics.errors.labels(kind="unreadable_request").inc()
                 log.warning("request_unreadable", problem=problem, can_reply=can_reply)

@@ -1,16 +1,30 @@
-"""RabbitMQ connections: parameters from AMQP_URL, pika errors translated here."""
+"""RabbitMQ connections: parameters from AMQP_URL, pika errors translated here.
+
+Every blocking connection reads frames through `shared.amqp_frames` (on tested pika): a
+message whose properties pika cannot decode arrives with what could be read, and
+`unreadable(properties)` says what could not. The consumer's also reads whole deliveries.
+"""
 
 from __future__ import annotations
 
 import ssl
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import pika
 import pika.adapters.utils.connection_workflow
 import pika.exceptions
+import pika.spec
 
-from shared import errors
-from shared.amqp_deliveries import DeliveryConnection
+from shared import amqp_frames, errors
+from shared.amqp_frames import properties as frame_properties
+
+# pika ships no types of its own, so to mypy its objects are Any; these name what they are.
+# A blocking connection (pika.BlockingConnection), one of its channels (BlockingChannel),
+# and a message's AMQP properties (pika.spec.BasicProperties).
+Connection: TypeAlias = Any
+Channel: TypeAlias = Any
+Properties: TypeAlias = Any
 
 # Seconds between AMQP heartbeats: a dead peer is noticed within about two of these.
 HEARTBEAT_SECONDS = 30
@@ -62,18 +76,32 @@ def check_url(url: str) -> None:
         ) from None
 
 
-def connect(url: str, *, name: str = "paas-billing") -> pika.BlockingConnection:
+def connect(
+    url: str,
+    *,
+    name: str = "paas-billing",
+    whole_deliveries: bool = False,
+    hand_written: bool | None = None,
+) -> pika.BlockingConnection:
     """A blocking connection; raise BrokerUnavailable naming the host when it cannot.
 
-    Its deliveries are read by shared.amqp_deliveries, a whole message at a time.
+    `whole_deliveries` (the consumer's) reads each delivery in one step; `hand_written`
+    forces the frame reading of `shared.amqp_frames` on or off (tests), None decides by the
+    pika version.
     """
+    impl = amqp_frames.receiving(whole_deliveries, hand_written)
     try:
-        return pika.BlockingConnection(parameters(url, name=name), _impl_class=DeliveryConnection)
+        return pika.BlockingConnection(parameters(url, name=name), _impl_class=impl)
     except CONNECTION_ERRORS as exc:
         host = urlsplit(url).hostname
         raise errors.BrokerUnavailable(
             f"cannot connect to RabbitMQ at {host}: {type(exc).__name__} {exc}".strip()
         ) from exc
+
+
+def unreadable(properties: Properties) -> str | None:
+    """What could not be read of a delivery's properties; None when they were read whole."""
+    return frame_properties.unreadable(properties)
 
 
 def close_quietly(connection: pika.BlockingConnection | None) -> None:

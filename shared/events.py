@@ -1,29 +1,32 @@
-"""Validate CF usage-event resources (v2 and v3): the event to store, or why not.
+"""The usage-event message: its one schema, and the one decoder the consumer reads it with.
 
-The database derives every column from the raw message (migration 0009, the one place that
-maps a raw message to columns), so this module only decides whether an event can be stored,
-and what the consumer copies: sequence, guid, time, raw message and foundation. An event whose
-fields have the types the API documents is stored whatever its values (a time in 2001 or next
-year, a state nobody knows); counts and memory must fit the Cloud Controller's own integer
-columns, and text fields have the length limits below, so that nothing unreadable or
-unindexable reaches PostgreSQL. Every rejection names the field and the value.
+A message is one CF usage event as the API listed it (`resource`: v2 `{"metadata",
+"entity"}`, v3 the resource object, its JSON bytes as the API sent them) with its place in
+the API's order (`sequence`, stored as `id`). The producer builds `Message`s and `encode`s
+them; the consumer `decode`s a body into the `StoredEvent` it copies, or refuses it with
+InvalidEvent naming the field and the value; the tests build them the same way.
 
-The consumer's hot path (`consumer/plain_body.py`) takes plainly valid bodies with msgspec; the
-models here take every other body, with the same rules, and name what is wrong.
+The database derives every other column from the raw message (migration 0009), so decoding
+only decides whether an event can be stored. An event whose fields have the types the API
+documents is stored whatever its values (a time in 2001 or next year, a state nobody knows);
+counts and memory must fit the Cloud Controller's own integer columns, and text fields have
+the length limits below, so that nothing unreadable or unindexable reaches PostgreSQL.
+The resource structs below are validators: a resource is decoded to check it, then dropped,
+and its bytes are stored as they came (PostgreSQL parses them as jsonb).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import msgspec
 
-from shared import errors
-from shared.messages import UsageEventMessage
+from shared.messages import FOUNDATION_MAX_LENGTH
 from shared.states import ApiVersion, EventKind
 
+# The schema_version of every message (the only one there is).
+SCHEMA_VERSION: Literal[1] = 1
 # The Cloud Controller stores counts and memory in 32-bit integer columns.
 MAX_CC_INTEGER = 2**31 - 1
 # Longest guid an event may refer to (org, space, app, process, task, instance, plan, ...):
@@ -35,33 +38,47 @@ MAX_NAME_LENGTH = 255
 MAX_BUILDPACK_NAME_LENGTH = 4096
 # Longest state or previous state.
 MAX_STATE_LENGTH = 64
-# Largest raw message (v2 entity, v3 resource) as JSON, in bytes: a real one is about 1 KB.
+# Largest raw message (v2 entity, v3 resource) as compact JSON, in bytes: a real one is ~1 KB.
 MAX_RAW_MESSAGE_BYTES = 64 * 1024
+# Largest message body decoded: the raw message and an envelope that adds little.
+MAX_BODY_BYTES = 2 * MAX_RAW_MESSAGE_BYTES
 # How far ahead of now an event's time may be before it is called unusual (clock skew).
 MAX_FUTURE_SKEW = timedelta(days=1)
 # Cloud Foundry usage events began in 2014: an earlier time is unusual (stored, and logged).
 EARLIEST_USUAL_TIME = datetime(2010, 1, 1, tzinfo=UTC)
 
 # A count or memory figure as the Cloud Controller can hold it.
-CcInt = Annotated[int, Field(strict=True, ge=0, le=MAX_CC_INTEGER)]
+CcInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_CC_INTEGER)]
 # The event's own guid.
-EventGuid = Annotated[str, Field(min_length=36, max_length=36)]
-# A guid the event refers to.
-RefGuid = Annotated[str, Field(max_length=MAX_GUID_LENGTH)]
+EventGuid = Annotated[str, msgspec.Meta(min_length=36, max_length=36)]
+# A guid the event refers to, and the one a service event cannot do without.
+RefGuid = Annotated[str, msgspec.Meta(max_length=MAX_GUID_LENGTH)]
+InstanceGuid = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_GUID_LENGTH)]
 # A name or a type.
-Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
-BuildpackName = Annotated[str, Field(max_length=MAX_BUILDPACK_NAME_LENGTH)]
+Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH)]
+BuildpackName = Annotated[str, msgspec.Meta(max_length=MAX_BUILDPACK_NAME_LENGTH)]
 # A state: any short string (unknown states are stored and ignored).
-State = Annotated[str, Field(min_length=1, max_length=MAX_STATE_LENGTH)]
-PreviousState = Annotated[str, Field(max_length=MAX_STATE_LENGTH)]
+State = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_STATE_LENGTH)]
+PreviousState = Annotated[str, msgspec.Meta(max_length=MAX_STATE_LENGTH)]
+Foundation = Annotated[str, msgspec.Meta(min_length=1, max_length=FOUNDATION_MAX_LENGTH)]
+
+
+class Message(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One CF usage event, as listed by the API, with its place in the API's order."""
+
+    foundation: Foundation
+    kind: EventKind
+    api_version: ApiVersion
+    # Position in the API's order for this foundation and kind: stored as `id`.
+    sequence: Annotated[int, msgspec.Meta(ge=1)]
+    guid: str
+    # The resource's JSON as the API sent it: v2 `{"metadata", "entity"}`, v3 the resource.
+    resource: msgspec.Raw
+    schema_version: Literal[1] = SCHEMA_VERSION
 
 
 class StoredEvent(NamedTuple):
-    """What the consumer copies: the database derives every other column from raw_json.
-
-    Built only from values validated already (by the models here, or by the consumer's
-    plain-body decoder), so a plain tuple.
-    """
+    """What the consumer copies: the database derives every other column from raw_json."""
 
     kind: EventKind
     foundation: str
@@ -73,41 +90,25 @@ class StoredEvent(NamedTuple):
     raw_json: str
 
 
-class _Shape(BaseModel):
-    # Fields CF adds in later versions are ignored here and kept in raw_message.
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _Time(_Shape):
-    created_at: datetime
-
-    @field_validator("created_at", mode="before")
-    @classmethod
-    def _text_time(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError("must be an RFC 3339 time string")
-        return value
-
-    @field_validator("created_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("must carry a UTC offset")
-        return value
-
-
-class V2Metadata(_Time):
+class V2Metadata(msgspec.Struct, gc=False):
+    created_at: str
     guid: EventGuid
 
 
-class V2AppEntity(_Shape):
+class V2Resource(msgspec.Struct, gc=False):
+    metadata: V2Metadata
+    # The raw message; validated by V2AppEntity or V2ServiceEntity.
+    entity: msgspec.Raw
+
+
+class V2AppEntity(msgspec.Struct, gc=False):
     """A v2 app usage event's entity (CF API spec §3.4)."""
 
     state: State
-    previous_state: PreviousState | None = None
     instance_count: CcInt
-    previous_instance_count: CcInt | None = None
     memory_in_mb_per_instance: CcInt
+    previous_state: PreviousState | None = None
+    previous_instance_count: CcInt | None = None
     previous_memory_in_mb_per_instance: CcInt | None = None
     app_guid: RefGuid | None = None
     app_name: Name | None = None
@@ -123,11 +124,11 @@ class V2AppEntity(_Shape):
     buildpack_name: BuildpackName | None = None
 
 
-class V2ServiceEntity(_Shape):
+class V2ServiceEntity(msgspec.Struct, gc=False):
     """A v2 service usage event's entity (CF API spec §3.4)."""
 
     state: State
-    service_instance_guid: Annotated[str, Field(min_length=1, max_length=MAX_GUID_LENGTH)]
+    service_instance_guid: InstanceGuid
     org_guid: RefGuid | None = None
     space_guid: RefGuid | None = None
     space_name: Name | None = None
@@ -141,40 +142,41 @@ class V2ServiceEntity(_Shape):
     service_broker_name: Name | None = None
 
 
-class Named(_Shape):
+class Named(msgspec.Struct, gc=False):
     guid: RefGuid | None = None
     name: Name | None = None
 
 
-class Buildpack(_Shape):
+class Buildpack(msgspec.Struct, gc=False):
     guid: RefGuid | None = None
     name: BuildpackName | None = None
 
 
-class Process(_Shape):
+class Process(msgspec.Struct, gc=False):
     guid: RefGuid | None = None
     type: Name | None = None
 
 
-class StateChange(_Shape):
+class StateChange(msgspec.Struct, gc=False):
     current: State
     previous: PreviousState | None = None
 
 
-class CountChange(_Shape):
+class CountChange(msgspec.Struct, gc=False):
     current: CcInt
     previous: CcInt | None = None
 
 
-class ServiceInstance(_Shape):
-    guid: Annotated[str, Field(min_length=1, max_length=MAX_GUID_LENGTH)]
+class ServiceInstance(msgspec.Struct, gc=False):
+    guid: InstanceGuid
     name: Name | None = None
     type: Name | None = None
 
 
-class V3AppResource(_Time):
+class V3AppResource(msgspec.Struct, gc=False):
     """A v3 app usage event (CF API spec §4.5)."""
 
+    created_at: str
     guid: EventGuid
     state: StateChange
     instance_count: CountChange
@@ -187,9 +189,10 @@ class V3AppResource(_Time):
     buildpack: Buildpack | None = None
 
 
-class V3ServiceResource(_Time):
+class V3ServiceResource(msgspec.Struct, gc=False):
     """A v3 service usage event (CF API spec §4.6)."""
 
+    created_at: str
     guid: EventGuid
     state: State
     service_instance: ServiceInstance
@@ -200,51 +203,6 @@ class V3ServiceResource(_Time):
     service_broker: Named | None = None
 
 
-def decode(message: UsageEventMessage) -> StoredEvent:
-    """The event a message carries; raise InvalidEvent naming the field and value."""
-    resource = message.resource
-    try:
-        if message.api_version is ApiVersion.V2:
-            guid, created_at, raw = _v2(message.kind, resource)
-        else:
-            guid, created_at, raw = _v3(message.kind, resource)
-    except ValidationError as exc:
-        raise errors.InvalidEvent(_describe(exc)) from None
-    if guid != message.guid:
-        raise errors.InvalidEvent(f"guid: message says {message.guid!r}, resource {guid!r}")
-    return StoredEvent(
-        kind=message.kind,
-        foundation=message.foundation,
-        api_version=message.api_version,
-        sequence=message.sequence,
-        guid=guid,
-        created_at=created_at,
-        raw_json=_render(raw),
-    )
-
-
-def _v2(kind: EventKind, resource: dict[str, Any]) -> tuple[str, datetime, Any]:
-    if "entity" not in resource or "metadata" not in resource:
-        missing = "entity" if "entity" not in resource else "metadata"
-        raise errors.InvalidEvent(f"{missing}: a v2 resource needs metadata and entity")
-    try:
-        metadata = V2Metadata.model_validate(resource["metadata"])
-    except ValidationError as exc:
-        raise errors.InvalidEvent(_describe(exc, "metadata")) from None
-    entity = resource["entity"]
-    if not isinstance(entity, dict):
-        raise errors.InvalidEvent(f"entity: expected an object, got {entity!r:.80}")
-    # The entity's fields are named as the columns they fill: `instance_count`, not a path.
-    (V2AppEntity if kind is EventKind.APP else V2ServiceEntity).model_validate(entity)
-    return metadata.guid, metadata.created_at, entity
-
-
-def _v3(kind: EventKind, resource: dict[str, Any]) -> tuple[str, datetime, Any]:
-    model = V3AppResource if kind is EventKind.APP else V3ServiceResource
-    valid = model.model_validate(resource)
-    return valid.guid, valid.created_at, resource
-
-
 def is_usual_time(created_at: datetime, now: datetime) -> bool:
     """An event time after usage events began and at most MAX_FUTURE_SKEW ahead of now.
 
@@ -253,51 +211,9 @@ def is_usual_time(created_at: datetime, now: datetime) -> bool:
     return EARLIEST_USUAL_TIME <= created_at <= now + MAX_FUTURE_SKEW
 
 
-def _render(raw: Any) -> str:
-    """raw_message as JSON text; InvalidEvent naming a NUL, a size over the limit, or when it
-    cannot be rendered."""
-    try:
-        text = orjson.dumps(raw)
-    except orjson.JSONEncodeError as exc:  # too deep or an int past 64 bits
-        _check_text(raw)  # a NUL is the better reason
-        raise errors.InvalidEvent(f"raw_message: cannot be stored as JSON: {exc}") from None
-    if b"\\u0000" in text:
-        _check_text(raw)  # names where the NUL is (a literal backslash-u0000 is not one)
-    if len(text) > MAX_RAW_MESSAGE_BYTES:
-        raise errors.InvalidEvent(
-            f"raw_message: {len(text)} bytes, more than the {MAX_RAW_MESSAGE_BYTES} "
-            "a usage event may have"
-        )
-    return text.decode()
+_ENCODER = msgspec.json.Encoder()
 
 
-def _check_text(value: Any, path: str = "") -> None:
-    """PostgreSQL cannot store NUL in text or jsonb; name where it is."""
-    if not path and _has_no_nul(value):
-        return  # fast path: one C-level render instead of a Python walk of every value
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise errors.InvalidEvent(f"{path or 'value'}: contains a NUL character")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key, path)
-            _check_text(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_text(item, f"{path}[{index}]")
-
-
-def _has_no_nul(value: Any) -> bool:
-    try:
-        return b"\\u0000" not in orjson.dumps(value)
-    except orjson.JSONEncodeError:  # too deep or an int past 64 bits: walk it instead
-        return False
-
-
-def _describe(exc: ValidationError, prefix: str = "") -> str:
-    first = exc.errors()[0]
-    parts = [prefix] if prefix else []
-    parts += [str(part) for part in first["loc"]]
-    field = ".".join(parts) or "resource"
-    value = first.get("input")
-    return f"{field}: {first['msg']} (got {value!r:.80})"
+def encode(message: Message) -> bytes:
+    """The JSON body to publish: the resource's bytes as they are."""
+    return _ENCODER.encode(message)

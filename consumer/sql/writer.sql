@@ -127,6 +127,3 @@ JOIN service_usage_events e ON e.foundation = s.foundation AND e.id = s.id
 WHERE e.guid <> s.guid
   AND NOT EXISTS (SELECT FROM service_usage_events x WHERE x.guid = s.guid)
 ORDER BY 2;
-
--- name: ping
-SELECT 1;

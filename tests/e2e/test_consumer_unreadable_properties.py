@@ -17,7 +17,7 @@ import orjson
 import pika
 import pytest
 
-from shared import topology
+from shared import events, topology
 from tests.support import consumer_events as ev
 from tests.support import processes
 from tests.support.poison import TimestampHeaderProperties
@@ -62,9 +62,9 @@ def test_consumer_sets_aside_an_event_with_an_unreadable_header_and_stores_the_r
     held = ev.message(3 * GOOD_EACH_SIDE)
     with ev.publisher(amqp_url) as pub:
         pub.publish_messages(before)
-        publish_poisoned(pub, topology.EVENTS_EXCHANGE, poisoned.to_body())
+        publish_poisoned(pub, topology.EVENTS_EXCHANGE, events.encode(poisoned))
         pub.publish_messages(after)
-        publish_poisoned(pub, topology.DEAD_LETTER_EXCHANGE, held.to_body())
+        publish_poisoned(pub, topology.DEAD_LETTER_EXCHANGE, events.encode(held))
         with processes.running(processes.python_module("consumer", env)) as consumer:
             wait_until(
                 lambda: ev.count_rows(database_url) == 2 * GOOD_EACH_SIDE,
@@ -100,12 +100,12 @@ def test_unreadable_properties_reach_the_dead_letters_without_the_unreadable_hea
     env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url}
     event = ev.message(1)
     with ev.publisher(amqp_url) as pub:
-        publish_poisoned(pub, topology.EVENTS_EXCHANGE, event.to_body())
+        publish_poisoned(pub, topology.EVENTS_EXCHANGE, events.encode(event))
         with processes.running(processes.python_module("consumer", env)) as consumer:
             wait_until(lambda: pub.queue_depth(topology.DEAD_LETTER_QUEUE) == 1, what="set aside")
             assert consumer.stop() == 0
         method, properties, body = pub.channel.basic_get(topology.DEAD_LETTER_QUEUE, auto_ack=True)
-    assert method is not None and body == event.to_body()
+    assert method is not None and body == events.encode(event)
     assert isinstance(properties, pika.BasicProperties)
     headers = properties.headers
     assert headers["kept"] == "yes" and "x-sent-at" not in headers

@@ -17,10 +17,10 @@ import psycopg2
 import pytest
 import requests
 
-from shared import topology
-from shared.messages import UsageEventMessage
+from shared import events, topology
 from shared.states import EventKind
 from tests.simulator import fixtures
+from tests.support import consumer_events as ev
 from tests.support import processes
 from tests.support.pipeline import api_guids, producer_env
 from tests.support.wait import wait_until
@@ -34,19 +34,19 @@ def cursor_sequences(database_url: str) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-def consume_all(amqp_url: str) -> list[UsageEventMessage]:
+def consume_all(amqp_url: str) -> list[events.Message]:
     """Everything in the events queue, in queue order (acknowledged, so removed)."""
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=2000)
-        out: list[UsageEventMessage] = []
+        out: list[events.Message] = []
         for method, _props, body in channel.consume(
             topology.EVENTS_QUEUE, auto_ack=True, inactivity_timeout=1.0
         ):
             if method is None:
                 break
-            out.append(UsageEventMessage.from_body(body))
+            out.append(ev.read(body))
         channel.cancel()
         return out
     finally:
@@ -55,12 +55,12 @@ def consume_all(amqp_url: str) -> list[UsageEventMessage]:
 
 @dataclass
 class Delivered:
-    messages: list[UsageEventMessage]
+    messages: list[events.Message]
 
     def guids(self, kind: EventKind) -> list[str]:
         return [m.guid for m in self.messages if m.kind is kind]
 
-    def first_copies(self, kind: EventKind) -> list[UsageEventMessage]:
+    def first_copies(self, kind: EventKind) -> list[events.Message]:
         seen: set[str] = set()
         out = []
         for m in sorted((m for m in self.messages if m.kind is kind), key=lambda m: m.sequence):
@@ -194,7 +194,7 @@ def producer_caught_up(
     return all(set(expected[k]) <= set(got.guids(k)) for k in EventKind)
 
 
-_BUFFER: list[UsageEventMessage] = []
+_BUFFER: list[events.Message] = []
 
 
 def test_producer_e2e_live_late_commits_lose_nothing(database_url: str, amqp_url: str) -> None:

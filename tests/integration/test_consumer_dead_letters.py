@@ -9,8 +9,7 @@ import pika
 import pytest
 
 from consumer import dead_letter_command, dead_letters
-from shared import topology
-from shared.messages import UsageEventMessage
+from shared import events, topology
 from tests.support import consumer_events as ev
 from tests.support.wait import wait_until
 
@@ -30,8 +29,8 @@ def _dead_letters(amqp_url: str) -> list[tuple[dict[str, Any], bytes]]:
         connection.close()
 
 
-def _body(message: UsageEventMessage, **changes: Any) -> bytes:
-    payload = message.model_dump(mode="json")
+def _body(message: events.Message, **changes: Any) -> bytes:
+    payload = ev.as_dict(message)
     payload.update(changes)
     return orjson.dumps(payload)
 
@@ -57,7 +56,7 @@ def test_consumer_dead_letters_malformed_messages_and_stores_the_rest(
         nul_name.guid: _body(nul_name, resource=nul_resource),
         many.guid: _body(many, resource=many_resource),
         huge.guid: _body(huge, resource=huge_resource),
-        out_of_range.guid: out_of_range.to_body(),
+        out_of_range.guid: events.encode(out_of_range),
     }
     with ev.publisher(amqp_url) as pub, ev.running_consumer(database_url, amqp_url) as (_, reg):
         pub.publish_messages(good[:2])

@@ -12,12 +12,15 @@ import structlog
 
 from consumer import delivery
 from consumer.writer import Writer
+from shared import events
 from shared.states import EventKind
 from tests.support import consumer_events as ev
 
 
 def accepted(message: Any) -> delivery.Accepted:
-    result = delivery.decode(delivery.Delivery(message.sequence, "app", None, message.to_body()))
+    result = delivery.decode(
+        delivery.Delivery(message.sequence, "app", None, events.encode(message))
+    )
     assert isinstance(result, delivery.Accepted), result
     return result
 
@@ -75,7 +78,7 @@ def test_integrity_the_same_event_read_through_v2_and_v3_is_a_duplicate(
     differ between the APIs (v2's app_name is the process's), the facts do not."""
     guid = ev.new_guid()
     v2 = ev.message(1, guid=guid)
-    entity = v2.resource["entity"]
+    entity = ev.resource_of(v2)["entity"]
     v3 = ev.message(
         9,
         guid=guid,

@@ -11,6 +11,7 @@ import pytest
 
 from consumer import delivery
 from consumer.writer import Writer
+from shared import events
 from shared.states import EventKind
 from tests.support import consumer_events as ev
 
@@ -44,7 +45,7 @@ def reseed(sequence: int, kind: str, version: str, when: datetime) -> delivery.A
         resource = ev.v3_service_resource(INSTANCE, when=when, service_instance=instance)
     guid = PROCESS if kind == "app" else INSTANCE
     message = ev.message(sequence, kind=kind, api_version=version, guid=guid, resource=resource)
-    decoded = delivery.decode(delivery.Delivery(sequence, kind, None, message.to_body()))
+    decoded = delivery.decode(delivery.Delivery(sequence, kind, None, events.encode(message)))
     assert isinstance(decoded, delivery.Accepted), decoded
     return decoded
 
@@ -104,7 +105,7 @@ def test_consumer_reseed_ordinary_repeat_is_still_dropped(
     guid = ev.new_guid()
     for sequence, when in ((1, FIRST_PURGE), (2, SECOND_PURGE)):
         message = ev.message(sequence, guid=guid, when=when)
-        decoded = delivery.decode(delivery.Delivery(sequence, "app", None, message.to_body()))
+        decoded = delivery.decode(delivery.Delivery(sequence, "app", None, events.encode(message)))
         assert isinstance(decoded, delivery.Accepted)
         writer.write([decoded])
     assert rows(database_url, "app") == [(guid, None, FIRST_PURGE, 1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import pytest
 
 from tests.support import consumer_events as ev
 from tests.support.wait import wait_until
@@ -30,9 +30,14 @@ def _row(database_url: str, table: str, columns: str, guid: str) -> dict[str, An
     return dict(zip(names, rows[0], strict=True))
 
 
+@pytest.mark.parametrize(
+    "hand_written", [True, False], ids=["whole_deliveries", "pika_frame_by_frame"]
+)
 def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
-    database_url: str, amqp_url: str
+    database_url: str, amqp_url: str, hand_written: bool
 ) -> None:
+    """Whichever way deliveries are read: shared.amqp_frames on a tested pika, pika's own
+    frame-by-frame reading on any other."""
     v2_app = ev.message(1, kind="app", api_version="v2")
     v2_task = ev.message(
         2,
@@ -86,7 +91,8 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
     messages = [v2_app, v2_task, v2_staging, v2_service, v2_user_provided, v3_app, v3_task]
     messages.append(v3_service)
 
-    with ev.publisher(amqp_url) as pub, ev.running_consumer(database_url, amqp_url):
+    consumer = ev.running_consumer(database_url, amqp_url, hand_written=hand_written)
+    with ev.publisher(amqp_url) as pub, consumer:
         pub.publish_messages(messages)
         wait_until(
             lambda: (
@@ -97,7 +103,7 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
         )
 
     row = _row(database_url, "app_usage_events", APP_COLUMNS, v2_app.guid)
-    entity = v2_app.resource["entity"]
+    entity = ev.resource_of(v2_app)["entity"]
     assert row["raw_message"] == entity
     assert row["id"] == 1
     assert (row["foundation"], row["api_version"], row["state"]) == ("default", "v2", "STARTED")
@@ -125,7 +131,7 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
     assert staging["app_name"] == "web"  # falls back to the parent app's name
 
     service = _row(database_url, "service_usage_events", SERVICE_COLUMNS, v2_service.guid)
-    assert service["raw_message"] == v2_service.resource["entity"]
+    assert service["raw_message"] == ev.resource_of(v2_service)["entity"]
     assert (service["service_instance_guid"], service["service_plan_name"]) == ("si-guid", "small")
     assert (service["service_label"], service["service_broker_guid"]) == ("postgres", "broker-guid")
 
@@ -134,7 +140,7 @@ def test_consumer_stores_v2_and_v3_events_with_normalized_columns(
     assert ups["service_plan_guid"] is None
 
     app3 = _row(database_url, "app_usage_events", APP_COLUMNS, v3_app.guid)
-    assert app3["raw_message"] == orjson.loads(orjson.dumps(v3_app.resource))
+    assert app3["raw_message"] == ev.resource_of(v3_app)
     assert (app3["id"], app3["api_version"], app3["state"], app3["previous_state"]) == (
         4,
         "v3",
@@ -207,5 +213,5 @@ def test_consumer_stores_text_beyond_ascii_as_sent(database_url: str, amqp_url: 
     stored_v2 = _row(database_url, "app_usage_events", APP_COLUMNS, v2.guid)
     stored_v3 = _row(database_url, "app_usage_events", APP_COLUMNS, v3.guid)
     assert (stored_v2["app_name"], stored_v3["app_name"]) == (name, name)
-    assert stored_v2["raw_message"] == v2.resource["entity"]
-    assert stored_v3["raw_message"] == v3.resource
+    assert stored_v2["raw_message"] == ev.resource_of(v2)["entity"]
+    assert stored_v3["raw_message"] == ev.resource_of(v3)

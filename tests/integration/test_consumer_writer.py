@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from consumer import delivery
 from consumer.writer import Writer, WriteResult
+from shared import events
 from shared.states import EventKind
 from tests.support import consumer_events as ev
 from tests.support.wait import wait_until
@@ -22,7 +23,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 def accepted(sequence: int, kind: str = "app", version: str = "v3") -> delivery.Accepted:
     message = ev.message(sequence, kind=kind, api_version=version)
-    result = delivery.decode(delivery.Delivery(sequence, kind, None, message.to_body()))
+    result = delivery.decode(delivery.Delivery(sequence, kind, None, events.encode(message)))
     assert isinstance(result, delivery.Accepted), result
     return result
 
@@ -106,7 +107,7 @@ def same_service(sequence: int, guid: str) -> tuple[object, ...]:
 def service(sequence: int, guid: str) -> delivery.Accepted:
     resource = ev.v2_service_resource(guid)
     message = ev.message(sequence, kind="service", guid=guid, resource=resource)
-    result = delivery.decode(delivery.Delivery(sequence, "service", None, message.to_body()))
+    result = delivery.decode(delivery.Delivery(sequence, "service", None, events.encode(message)))
     assert isinstance(result, delivery.Accepted), result
     return result
 

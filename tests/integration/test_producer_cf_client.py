@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from producer import uaa
 from producer.cf_client import CloudController
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from shared import errors
 from shared.states import ApiVersion, EventKind
 from shared.transport import Transport
@@ -49,7 +49,7 @@ def cloud_controller(
         simulator.url,
         tokens or client_credentials(simulator.url, transport),
         version,
-        Instruments(CollectorRegistry()),
+        ProducerMetrics(CollectorRegistry()),
     )
 
 

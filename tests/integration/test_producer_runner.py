@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import orjson
 import pika
 import psycopg2
@@ -15,14 +16,14 @@ from prometheus_client import CollectorRegistry
 
 from producer import poller
 from producer.cursor import CursorStore
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from producer.page import FetchedEvent
 from producer.publisher import Publisher
 from producer.runner import Runner
-from shared import errors, topology
-from shared.messages import UsageEventMessage
+from shared import errors, events, topology
 from shared.shutdown import StopSignal
 from shared.states import ApiVersion, EventKind
+from tests.support import consumer_events as ev
 
 TIMING = poller.Timing(timedelta(minutes=1), timedelta(seconds=3), timedelta(minutes=5))
 
@@ -32,7 +33,7 @@ def old_event() -> FetchedEvent:
     created = datetime.now(UTC) - timedelta(hours=1)
     text = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     resource = {"metadata": {"guid": guid, "created_at": text}, "entity": {}}
-    return FetchedEvent(guid, created, text, orjson.dumps(resource), False)
+    return FetchedEvent(guid, created, text, msgspec.Raw(orjson.dumps(resource)), False)
 
 
 class ScriptedSource:
@@ -69,7 +70,7 @@ def _runner(
         cloud_controller=source,
         publisher=publisher,
         store=store,
-        instruments=Instruments(CollectorRegistry()),
+        metrics=ProducerMetrics(CollectorRegistry()),
         stop=StopSignal(),
     )
     runner.prepare()
@@ -85,7 +86,7 @@ def parts(database_url: str, amqp_url: str) -> Iterator[tuple[Runner, ScriptedSo
     store.close()
 
 
-def queued(amqp_url: str) -> list[UsageEventMessage]:
+def queued(amqp_url: str) -> list[events.Message]:
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         channel = connection.channel()
@@ -94,7 +95,7 @@ def queued(amqp_url: str) -> list[UsageEventMessage]:
             method, _, body = channel.basic_get(topology.EVENTS_QUEUE, auto_ack=True)
             if method is None:
                 return out
-            out.append(UsageEventMessage.from_body(body))
+            out.append(ev.read(body))
     finally:
         connection.close()
 
@@ -164,7 +165,7 @@ def test_runner_lost_cursor_records_gap_and_keeps_sequence_increasing(
 def reseed_event(guid: str, created: datetime) -> FetchedEvent:
     text = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     resource = {"metadata": {"guid": guid, "created_at": text}, "entity": {"app_guid": guid}}
-    return FetchedEvent(guid, created, text, orjson.dumps(resource), True)
+    return FetchedEvent(guid, created, text, msgspec.Raw(orjson.dumps(resource)), True)
 
 
 def test_runner_restarted_on_a_reseed_cursor_notices_a_purge_made_while_it_was_down(

@@ -1,7 +1,7 @@
 """Reports over a simulator history equal the simulator's ground truth, fed by v2 or by v3.
 
 The history and its truth are generated in-process (seeded), each event is rendered as the
-API would list it, wrapped in a `UsageEventMessage` and decoded by `shared.events.decode`
+API would list it, wrapped in a `shared.events.Message` and decoded by `consumer.decoder`
 exactly as the consumer does, then stored; `reporter.usage` must then give, per resource,
 what `simulator.truth.expected_usage` says really ran.
 """
@@ -12,14 +12,15 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import orjson
 import psycopg2
 import psycopg2.extras
 import pytest
 
+from consumer import decoder
 from reporter import protocol, usage
 from shared import db, errors, events
-from shared.messages import UsageEventMessage
 from shared.states import ApiVersion, EventKind
 from simulator import history, render
 from simulator.recorder import TruthRecorder
@@ -50,7 +51,7 @@ def generated() -> tuple[list[Row], Truth]:
     return rows, Truth.model_validate(recorder.export(SEED, start, end))
 
 
-def _messages(rows: list[Row], version: ApiVersion) -> list[UsageEventMessage]:
+def _messages(rows: list[Row], version: ApiVersion) -> list[events.Message]:
     """Each row as the producer would publish it: sequence = position per kind."""
     sequences = dict.fromkeys(EventKind, 0)
     found = []
@@ -64,25 +65,25 @@ def _messages(rows: list[Row], version: ApiVersion) -> list[UsageEventMessage]:
         else:
             resource = render.v3_service(row, API_URL)  # type: ignore[arg-type]
         found.append(
-            UsageEventMessage(
+            events.Message(
                 foundation=FOUNDATION,
                 kind=kind,
                 api_version=version,
                 sequence=sequences[kind],
                 guid=row.guid,
-                resource=orjson.loads(orjson.dumps(resource)),
+                resource=msgspec.Raw(orjson.dumps(resource)),
             )
         )
     return found
 
 
-def _store(url: str, messages: list[UsageEventMessage]) -> set[str]:
+def _store(url: str, messages: list[events.Message]) -> set[str]:
     """Decode and insert every message; return the guids `decode` refused."""
     refused: set[str] = set()
     tables: dict[EventKind, list[tuple[Any, ...]]] = {EventKind.APP: [], EventKind.SERVICE: []}
     for message in messages:
         try:
-            event = events.decode(message)
+            event = decoder.decode(events.encode(message))
         except errors.InvalidEvent:
             refused.add(message.guid)
             continue

@@ -9,16 +9,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+import orjson
 import pika
 import psycopg2
 from prometheus_client import CollectorRegistry
 
+from consumer.broker import Broker
 from consumer.metrics import ConsumerMetrics
 from consumer.runner import Runner, utc_now
 from consumer.settings import ConsumerSettings
 from consumer.writer import Writer
-from shared import amqp, topology
-from shared.messages import UsageEventMessage
+from shared import amqp, events, topology
+from shared.states import ApiVersion, EventKind
 from tests.support.wait import wait_until
 
 # A fixed, plausible event time.
@@ -135,7 +138,8 @@ def message(
     foundation: str = "default",
     resource: dict[str, Any] | None = None,
     when: datetime = BASE_TIME,
-) -> UsageEventMessage:
+) -> events.Message:
+    """A message as the producer publishes it (the resource rendered by orjson)."""
     guid = guid or new_guid()
     if resource is None:
         builders = {
@@ -145,16 +149,31 @@ def message(
             ("service", "v3"): v3_service_resource,
         }
         resource = builders[(kind, api_version)](guid, when=when)
-    return UsageEventMessage.model_validate(
-        {
-            "foundation": foundation,
-            "kind": kind,
-            "api_version": api_version,
-            "sequence": sequence,
-            "guid": guid,
-            "resource": resource,
-        }
+    return events.Message(
+        foundation=foundation,
+        kind=EventKind(kind),
+        api_version=ApiVersion(api_version),
+        sequence=sequence,
+        guid=guid,
+        resource=msgspec.Raw(orjson.dumps(resource)),
     )
+
+
+def as_dict(item: events.Message) -> dict[str, Any]:
+    """The message as the JSON object its body holds (to change a field and render it again)."""
+    value: dict[str, Any] = msgspec.json.decode(events.encode(item))
+    return value
+
+
+def resource_of(item: events.Message) -> dict[str, Any]:
+    """The message's resource as a JSON object."""
+    value: dict[str, Any] = msgspec.json.decode(item.resource)
+    return value
+
+
+def read(body: bytes) -> events.Message:
+    """A body as the message it holds (the consumer decodes it into the event it stores)."""
+    return msgspec.json.decode(body, type=events.Message)
 
 
 class Publisher:
@@ -179,9 +198,9 @@ class Publisher:
             mandatory=True,
         )
 
-    def publish_messages(self, messages: Iterable[UsageEventMessage]) -> None:
+    def publish_messages(self, messages: Iterable[events.Message]) -> None:
         for item in messages:
-            self.publish(item.to_body(), item.kind.value)
+            self.publish(events.encode(item), item.kind.value)
 
     def queue_depth(self, queue: str) -> int:
         result = self.channel.queue_declare(queue=queue, passive=True)
@@ -211,14 +230,19 @@ def running_consumer(
     database_url: str,
     amqp_url: str,
     now: Callable[[], datetime] | None = None,
+    hand_written: bool | None = None,
     **overrides: Any,
 ) -> Iterator[tuple[Runner, CollectorRegistry]]:
-    """The consumer loop on a thread of its own; stopped (as by SIGTERM) at the end."""
+    """The consumer loop on a thread of its own; stopped (as by SIGTERM) at the end.
+
+    `hand_written` forces the whole-delivery reading of shared.amqp_frames on or off.
+    """
     registry = CollectorRegistry()
     config = consumer_settings(database_url, amqp_url, **overrides)
     stop = threading.Event()
-    meters = ConsumerMetrics(registry)
-    runner = Runner(config, Writer(database_url), meters, stop, now or utc_now)
+    metrics = ConsumerMetrics(registry)
+    broker = Broker(amqp_url, config.consumer_prefetch, hand_written=hand_written)
+    runner = Runner(config, Writer(database_url), metrics, stop, now or utc_now, broker)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(runner.run()), daemon=True)
     thread.start()

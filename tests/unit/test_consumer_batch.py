@@ -6,6 +6,7 @@ import orjson
 
 from consumer import delivery
 from consumer.batch import Batch
+from shared import events
 from shared.states import EventKind
 from tests.support import consumer_events as ev
 
@@ -27,7 +28,7 @@ def _decoded(
 def test_batch_is_full_at_its_size() -> None:
     batch = Batch(3, 10.0, FakeClock())
     for tag in (1, 2):
-        batch.add(_decoded(tag, ev.message(tag).to_body()))
+        batch.add(_decoded(tag, events.encode(ev.message(tag))))
     assert not batch.full() and not batch.due()
     batch.add(_decoded(3, b"not json"))
     assert batch.full() and batch.due()
@@ -39,7 +40,7 @@ def test_batch_is_due_after_the_wait_and_empty_never() -> None:
     batch = Batch(100, 0.05, clock)
     clock.now += 10
     assert not batch.due()
-    batch.add(_decoded(7, ev.message(1).to_body()))
+    batch.add(_decoded(7, events.encode(ev.message(1))))
     assert not batch.due()
     clock.now += 0.25
     assert batch.due() and batch.age() == 0.25
@@ -49,10 +50,12 @@ def test_batch_keeps_the_first_of_a_repeated_guid_and_counts_the_rest() -> None:
     clock = FakeClock()
     first = ev.message(1)
     batch = Batch(10, 1.0, clock)
-    for tag, body in enumerate([first.to_body(), ev.message(2).to_body(), first.to_body()], 1):
+    for tag, body in enumerate(
+        [events.encode(first), events.encode(ev.message(2)), events.encode(first)], 1
+    ):
         batch.add(_decoded(tag, body))
     service = ev.message(1, kind="service", guid=first.guid)  # another table: not a repeat
-    batch.add(_decoded(4, service.to_body(), "service"))
+    batch.add(_decoded(4, events.encode(service), "service"))
     assert [a.delivery.tag for a in batch.accepted] == [1, 2, 4]
     assert batch.repeats == {EventKind.APP: 1, EventKind.SERVICE: 0}
     assert batch.last_tag == 4 and len(batch) == 4

@@ -61,7 +61,7 @@ def _check(body: bytes) -> None:
 
 
 def _message_body(kind: str, version: str, mutate: dict[str, Any], created_at: Any) -> bytes:
-    message = ev.message(1, kind=kind, api_version=version).model_dump(mode="json")
+    message = ev.as_dict(ev.message(1, kind=kind, api_version=version))
     resource = message["resource"]
     target = resource["entity"] if version == "v2" else resource
     target.update(mutate)

@@ -9,13 +9,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from consumer.metrics import ConsumerMetrics
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from reporter.metrics import ReporterMetrics
 from shared import metrics
 from tenant_api.metrics import ApiMetrics
 
 PROCESSES: dict[str, Callable[[CollectorRegistry], object]] = {
-    "producer": Instruments,
+    "producer": ProducerMetrics,
     "consumer": ConsumerMetrics,
     "reporter": ReporterMetrics,
     "api": ApiMetrics,
@@ -57,5 +57,5 @@ def test_first_dead_letter_and_first_error_have_a_series_at_zero_before_them() -
     assert samples["paas_billing_reporter_requests_total{outcome=internal_error}"] == 0
     assert samples["paas_billing_reporter_errors_total{kind=database}"] == 0
     producer = CollectorRegistry()
-    Instruments(producer)
+    ProducerMetrics(producer)
     assert _samples(producer)["paas_billing_producer_events_published_total{kind=app}"] == 0

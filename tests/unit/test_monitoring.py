@@ -15,7 +15,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from consumer.metrics import ConsumerMetrics
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from reporter import database_gauges
 from reporter.metrics import ReporterMetrics
 from shared import metrics
@@ -46,7 +46,7 @@ def _promtool(*args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess
 def exported_names() -> set[str]:
     """Every sample name the four processes can export."""
     registry = CollectorRegistry()
-    for build in (Instruments, ConsumerMetrics, ReporterMetrics, ApiMetrics):
+    for build in (ProducerMetrics, ConsumerMetrics, ReporterMetrics, ApiMetrics):
         build(registry)
     metrics.register_process(registry, "any")
     names = {family.name for family in registry.collect()}

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from producer.cf_client import CloudController
-from producer.instruments import Instruments
+from producer.metrics import ProducerMetrics
 from shared import errors
 from shared.states import ApiVersion, EventKind
 from shared.transport import Reply
@@ -67,7 +67,7 @@ def client(transport: Scripted, version: ApiVersion = ApiVersion.V2) -> CloudCon
         "https://api.example.org",
         Tokens(),
         version,
-        Instruments(CollectorRegistry()),
+        ProducerMetrics(CollectorRegistry()),
     )
 
 
@@ -87,7 +87,7 @@ def test_cf_client_v2_keyset_request_and_raw_resources() -> None:
     assert params == {"results-per-page": 100, "after_guid": "prev"}
     assert auth == "bearer t0"
     assert [e.guid for e in events] == ["a", "b"]
-    assert orjson.loads(events[0].resource)["entity"] == {"x": 1}
+    assert orjson.loads(bytes(events[0].resource))["entity"] == {"x": 1}
 
 
 def test_cf_client_v3_uses_per_page_and_omits_after_guid_on_first_run() -> None:

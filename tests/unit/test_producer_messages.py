@@ -1,4 +1,4 @@
-"""The poller's messages, built without the model, are what the model holds and publishes."""
+"""The poller's messages are what the consumer reads back: the one schema, both ways."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producer import page, poller, wire
+from producer import page, poller
 from producer.cursor import Cursor
-from shared.messages import FOUNDATION_MAX_LENGTH, UsageEventMessage
+from shared import events
+from shared.messages import FOUNDATION_MAX_LENGTH
 from shared.states import ApiVersion, EventKind
+from tests.support import consumer_events as ev
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 STAMP = "2026-10-05T10:00:00Z"
@@ -45,18 +47,19 @@ def resource(version: ApiVersion, guid: str, extra: dict[str, Any]) -> dict[str,
     kind=st.sampled_from(list(EventKind)),
     version=st.sampled_from(list(ApiVersion)),
     sequence=st.integers(min_value=0, max_value=2**62),
-    events=st.lists(st.tuples(guids, extras), max_size=4),
+    listed=st.lists(st.tuples(guids, extras), max_size=4),
 )
-def test_producer_messages_are_what_the_model_holds_and_publishes(
+def test_producer_messages_are_what_the_schema_reads_back(
     foundation: str,
     kind: EventKind,
     version: ApiVersion,
     sequence: int,
-    events: list[tuple[str, dict[str, Any]]],
+    listed: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    """From a parsed page, settings-valid foundation and any cursor: the model accepts every
-    message with the same values, and the body published is the model's body."""
-    resources = [resource(version, guid, extra) for guid, extra in events]
+    """From a parsed page, settings-valid foundation and any cursor: every message numbers
+    its event in order, and its body reads back as the same message with the page's
+    resource, byte for byte."""
+    resources = [resource(version, guid, extra) for guid, extra in listed]
     fetched = page.parse_page(version, orjson.dumps({"resources": resources}))
     plan = poller.plan(
         fetched,
@@ -67,14 +70,10 @@ def test_producer_messages_are_what_the_model_holds_and_publishes(
         timing=TIMING,
     )
     assert plan.messages == [
-        (foundation, kind, version, sequence + offset, event.guid, event.resource)
+        events.Message(foundation, kind, version, sequence + offset, event.guid, event.resource)
         for offset, event in enumerate(fetched, start=1)
     ]
-    for message in plan.messages:
-        fields = message._asdict() | {"resource": orjson.loads(message.resource)}
-        model = UsageEventMessage.model_validate(fields)
-        assert tuple(fields.values()) == tuple(getattr(model, name) for name in message._fields)
-        assert [type(value) for value in fields.values()] == [
-            type(getattr(model, name)) for name in message._fields
-        ]
-        assert wire.body(message) == model.to_body()
+    for message, original in zip(plan.messages, resources, strict=True):
+        body = events.encode(message)
+        assert ev.read(body) == message
+        assert orjson.loads(body)["resource"] == orjson.loads(orjson.dumps(original))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import orjson
 
 from producer import poller
@@ -26,7 +27,7 @@ def event(age: timedelta | None, guid: str | None = None, text: object = None) -
     created = None if age is None else NOW - age
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else text
     resource = {"metadata": {"guid": guid, "created_at": stamp}, "entity": {"state": "STARTED"}}
-    return FetchedEvent(guid, created, stamp, orjson.dumps(resource), False)
+    return FetchedEvent(guid, created, stamp, msgspec.Raw(orjson.dumps(resource)), False)
 
 
 def plan(events: list[FetchedEvent], cursor: Cursor | None = None, limit: int = 5) -> poller.Plan:

@@ -17,10 +17,10 @@ import pika.frame
 import pika.spec
 import pytest
 
-from shared import amqp_deliveries
-from shared.amqp_deliveries import DeliveryConnection
+from shared import amqp
+from shared.amqp_frames.reading import DeliveryConnection, LenientConnection
 from tests.support.poison import POISON_SECONDS, TimestampHeaderProperties
-from tests.unit.test_amqp_deliveries import CONSUMER_TAG, connection
+from tests.unit.test_amqp_frames_deliveries import CONSUMER_TAG, connection
 
 
 def frames(properties: Any, body: bytes, *, fragment: int = 0, get: bool = False) -> bytes:
@@ -57,8 +57,18 @@ def entry(key: str, value: bytes) -> bytes:
     return bytes([len(key)]) + key.encode() + value
 
 
-def receive(data: bytes) -> tuple[Any, bytes]:
-    conn, received = connection(DeliveryConnection)
+# Both readers: the consumer's whole deliveries, and pika's own loop under every other
+# receiving connection (the reporter's, the report client's, the dead-letter command's).
+READERS = [DeliveryConnection, LenientConnection]
+
+
+@pytest.fixture(params=READERS, ids=["whole_deliveries", "lenient"])
+def reader(request: pytest.FixtureRequest) -> type[Any]:
+    return request.param  # type: ignore[no-any-return]
+
+
+def receive(data: bytes, reader: type[Any]) -> tuple[Any, bytes]:
+    conn, received = connection(reader)
     conn._on_data_available(data)
     assert conn._frame_buffer == b""
     [(_kind, _channel, _method, props, body)] = received
@@ -69,7 +79,7 @@ def receive(data: bytes) -> tuple[Any, bytes]:
     ("fragment", "get"), [(0, False), (3, False), (0, True)], ids=["whole", "split", "get"]
 )
 def test_a_timestamp_header_out_of_range_arrives_unreadable_with_the_rest(
-    fragment: int, get: bool
+    fragment: int, get: bool, reader: type[Any]
 ) -> None:
     properties = TimestampHeaderProperties(
         headers={"before": "a", "after": 7},
@@ -79,7 +89,7 @@ def test_a_timestamp_header_out_of_range_arrives_unreadable_with_the_rest(
         timestamp=1_700_000_000,
         app_id="tests",
     )
-    props, body = receive(frames(properties, b'{"x": 1}', fragment=fragment, get=get))
+    props, body = receive(frames(properties, b'{"x": 1}', fragment=fragment, get=get), reader)
     assert body == b'{"x": 1}'
     assert props["headers"] == {"before": "a", "after": 7}
     assert (props["reply_to"], props["correlation_id"]) == ("replies", "c-1")
@@ -91,39 +101,41 @@ def test_a_timestamp_header_out_of_range_arrives_unreadable_with_the_rest(
     assert "'x-sent-at'" in props["problem"]
 
 
-def test_an_unknown_field_type_leaves_the_headers_after_it_out() -> None:
+def test_an_unknown_field_type_leaves_the_headers_after_it_out(reader: type[Any]) -> None:
     entries = (
         entry("good", b"S" + struct.pack(">I", 2) + b"ok")
         + entry("odd", b"Z\x00")
         + entry("lost", b"t\x01")
     )
-    props, _ = receive(frames(RawHeaders(entries, message_id="m"), b"{}"))
+    props, _ = receive(frames(RawHeaders(entries, message_id="m"), b"{}"), reader)
     assert props["headers"] == {"good": "ok"}
     assert props["message_id"] == "m"
     assert "'odd'" in props["problem"] and "after 'odd'" in props["problem"]
 
 
-def test_a_bad_value_inside_a_nested_table_skips_only_its_entry() -> None:
+def test_a_bad_value_inside_a_nested_table_skips_only_its_entry(reader: type[Any]) -> None:
     inner = entry("when", b"T" + struct.pack(">Q", POISON_SECONDS))
     nested = b"F" + struct.pack(">I", len(inner)) + inner
     entries = entry("deep", nested) + entry("kept", b"b\x05")
-    props, _ = receive(frames(RawHeaders(entries), b"{}"))
+    props, _ = receive(frames(RawHeaders(entries), b"{}"), reader)
     assert props["headers"] == {"kept": 5}
     assert "'deep'" in props["problem"]
 
 
-def test_tables_nested_deeper_than_the_interpreter_recurses_arrive_unreadable() -> None:
+def test_tables_nested_deeper_than_the_interpreter_recurses_arrive_unreadable(
+    reader: type[Any],
+) -> None:
     value = b"V"
     for _ in range(5000):
         table = entry("n", value)
         value = b"F" + struct.pack(">I", len(table)) + table
-    props, body = receive(frames(RawHeaders(entry("deep", value)), b"{}", fragment=1))
+    props, body = receive(frames(RawHeaders(entry("deep", value)), b"{}", fragment=1), reader)
     assert body == b"{}" and props["headers"] == {}
     assert "RecursionError" in props["problem"]
 
 
-def test_readable_properties_are_plain_basic_properties() -> None:
-    conn, received = connection(DeliveryConnection)
+def test_readable_properties_are_plain_basic_properties(reader: type[Any]) -> None:
+    conn, received = connection(reader)
     conn._on_data_available(frames(pika.BasicProperties(headers={"a": 1}), b"{}"))
     assert received[0][3] == {**vars(pika.BasicProperties(headers={"a": 1}))}
-    assert amqp_deliveries.unreadable(pika.BasicProperties()) is None
+    assert amqp.unreadable(pika.BasicProperties()) is None

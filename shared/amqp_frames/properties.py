@@ -1,25 +1,11 @@
-"""Reading a delivery off the wire in one step instead of three frames' worth of dispatch.
+"""Content-header properties that pika cannot decode arrive readable in part, not as a crash.
 
-pika reads every frame on its own: it slices and copies the frame out of the buffer, copies
-the rest of the buffer down, asks the callback manager whether anyone waits for it, hands it
-to the channel, and the channel's content assembler collects method, header and body until
-the message is whole. For the three frames of one delivery that was about half of a
-consumer's pika CPU. `DeliveryConnection` recognises a complete delivery (Basic.Deliver,
-its content header and one body frame, all on a known channel) where it lies in the buffer,
-decodes the method and properties with pika's own decoders and hands it to the channel's
-own delivery handler, which checks the consumer tag as always. Anything else (every other
-method, heartbeats, a body split over several frames, anything malformed) takes pika's path
-unchanged. A delivery whose frames are not all read yet waits in the buffer for the next
-read, as a partial frame does in pika. A unit test holds the two paths to the same
-deliveries on random frame streams cut at random points.
-
-Both paths decode a content header's properties with `decode_properties`: a message whose
-properties pika cannot decode (a header of AMQP timestamp type holding 2^62, a field type
-it does not know, a table nested too deep) used to raise out of the frame reader, which
-dropped the connection; the broker then delivered the same message again, forever. Such a
-message now arrives with `UnreadableProperties`: every property and header that could be
-read, and `unreadable(properties)` says what could not, so the receiver sets the message
-aside instead of looping on it.
+A message whose properties pika cannot decode (a header of AMQP timestamp type holding 2^62,
+a field type it does not know, a table nested too deep) used to raise out of the frame
+reader, which dropped the connection; the broker then delivered the same message again,
+forever. Decoded here instead, such a message arrives with `UnreadableProperties`: every
+property and header that could be read, and `unreadable(properties)` says what could not,
+so the receiver sets the message aside instead of looping on it.
 """
 
 from __future__ import annotations
@@ -31,19 +17,9 @@ import pika.data
 import pika.exceptions
 import pika.frame
 import pika.spec
-from pika.adapters.select_connection import SelectConnection
 
-# AMQP frame types and the frame-end octet.
-_FRAME_METHOD = 1
-_FRAME_HEADER = 2
-_FRAME_BODY = 3
-_FRAME_END = 0xCE
-# Frame header: type, channel, payload size. Method payload starts with its 32-bit id.
-_FRAME_START = struct.Struct(">BHI")
-_METHOD_START = struct.Struct(">BHII")
-# Content header payload: class id, weight, body size (then the property flags).
-_CONTENT_HEADER = struct.Struct(">HHQ")
-_DELIVER = pika.spec.Basic.Deliver.INDEX
+from shared.amqp_frames import layout
+
 _PROPERTIES = pika.spec.BasicProperties
 # What pika's property decoders raise on bytes they cannot turn into values (a timestamp
 # out of range raises OSError or OverflowError; nesting too deep, RecursionError).
@@ -88,95 +64,6 @@ _FIXED_SIZES = {
 _SIZED = frozenset(b"SxAF")
 
 
-class DeliveryConnection(SelectConnection):  # type: ignore[misc]
-    """A SelectConnection that hands each whole delivery in its buffer to its channel at once."""
-
-    def _on_data_available(self, data_in: bytes) -> None:
-        pending: bytes | None = self._frame_buffer  # type: ignore[has-type]
-        data = pending + data_in if pending else data_in
-        self._frame_buffer = data
-        offset = 0
-        while True:
-            end = self._deliver_at(data, offset)
-            if end is None:  # wait for the rest of this delivery
-                break
-            if not end:
-                consumed, frame_value = decode_frame(data[offset:])
-                if frame_value is None:
-                    break
-                end = offset + consumed
-                self.bytes_received += consumed
-                self._process_frame(frame_value)
-            offset = end
-            if self._frame_buffer is not data:  # the connection was reset meanwhile
-                return
-        self._frame_buffer = data[offset:] if offset else data
-
-    def _deliver_at(self, data: bytes, offset: int) -> int | None:
-        """Deliver the whole message at offset and return its end.
-
-        0 when no plain delivery starts there; None when one does but is not all read yet.
-        """
-        size = len(data)
-        if size - offset < _METHOD_START.size:
-            return 0
-        kind, channel_number, method_size, method_id = _METHOD_START.unpack_from(data, offset)
-        if kind != _FRAME_METHOD or method_id != _DELIVER:
-            return 0
-        channel = self._channels.get(channel_number)
-        if channel is None:
-            return 0
-        method_end = offset + _FRAME_START.size + method_size
-        header_start = method_end + 1
-        if size - header_start < _FRAME_START.size:
-            return None
-        kind, header_channel, header_size = _FRAME_START.unpack_from(data, header_start)
-        header_end = header_start + _FRAME_START.size + header_size
-        if header_end >= size:
-            return None
-        if (
-            kind != _FRAME_HEADER
-            or header_channel != channel_number
-            or data[method_end] != _FRAME_END
-            or data[header_end] != _FRAME_END
-        ):
-            return 0
-        class_id, _weight, body_size = _CONTENT_HEADER.unpack_from(
-            data, header_start + _FRAME_START.size
-        )
-        if class_id != pika.spec.Basic.INDEX:
-            return 0
-        end: int = header_end + 1
-        body = b""
-        if body_size:
-            body_start = header_end + 1
-            if size - body_start < _FRAME_START.size:
-                return None
-            kind, body_channel, fragment_size = _FRAME_START.unpack_from(data, body_start)
-            if kind != _FRAME_BODY or body_channel != channel_number or fragment_size != body_size:
-                return 0  # a body in several frames: pika's assembler collects it
-            body_end = body_start + _FRAME_START.size + fragment_size
-            if body_end >= size:
-                return None
-            if data[body_end] != _FRAME_END:
-                return 0
-            body = data[body_start + _FRAME_START.size : body_end]
-            end = body_end + 1
-        method = pika.spec.Basic.Deliver()
-        method.decode(data, offset + _METHOD_START.size)
-        properties = decode_properties(
-            data, header_start + _FRAME_START.size + _CONTENT_HEADER.size
-        )
-        self.frames_received += 3 if body_size else 2
-        self.bytes_received += end - offset
-        channel._on_deliver(
-            pika.frame.Method(channel_number, method),
-            pika.frame.Header(channel_number, body_size, properties),
-            body,
-        )
-        return end
-
-
 class UnreadableProperties(pika.spec.BasicProperties):  # type: ignore[misc]
     """Properties pika could not decode: what could be read, and `problem`, what could not."""
 
@@ -199,14 +86,16 @@ def decode_frame(data: bytes) -> tuple[int, Any]:
     try:
         return pika.frame.decode_frame(data)  # type: ignore[no-any-return]
     except DECODE_ERRORS:
-        kind, channel_number, size = _FRAME_START.unpack_from(data)
-        if kind != _FRAME_HEADER or size < _CONTENT_HEADER.size:
+        kind, channel_number, size = layout.FRAME_START.unpack_from(data)
+        if kind != layout.FRAME_HEADER or size < layout.CONTENT_HEADER.size:
             raise
-        class_id, _weight, body_size = _CONTENT_HEADER.unpack_from(data, _FRAME_START.size)
-        if class_id != pika.spec.Basic.INDEX:
+        class_id, _weight, body_size = layout.CONTENT_HEADER.unpack_from(
+            data, layout.FRAME_START.size
+        )
+        if class_id != layout.BASIC_CLASS:
             raise
-        start = _FRAME_START.size + _CONTENT_HEADER.size
-        frame_end = _FRAME_START.size + size + 1
+        start = layout.FRAME_START.size + layout.CONTENT_HEADER.size
+        frame_end = layout.FRAME_START.size + size + 1
         properties = decode_properties(data[: frame_end - 1], start)
         return frame_end, pika.frame.Header(channel_number, body_size, properties)
 

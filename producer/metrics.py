@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from shared.states import EventKind
 
 
-class Instruments:
+class ProducerMetrics:
     """Counters, gauges and histograms of one producer process."""
 
     def __init__(self, registry: CollectorRegistry) -> None:

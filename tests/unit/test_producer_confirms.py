@@ -1,15 +1,15 @@
-"""A batch settles its delivery tags from the broker's acks and nacks, one or many at once."""
+"""A page's Confirms settle its delivery tags from the broker's acks and nacks."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from producer.publisher import Batch
+from producer.confirms import Confirms
 
 
 class OneByOne:
-    """The obvious batch, settling one index at a time: what Batch must agree with."""
+    """The obvious confirms, settling one index at a time: what Confirms must agree with."""
 
     def __init__(self, first: int, size: int) -> None:
         self.first, self.size = first, size
@@ -33,7 +33,7 @@ class OneByOne:
 
 
 confirms = st.tuples(
-    st.integers(min_value=-2, max_value=12),  # tag relative to the batch's first
+    st.integers(min_value=-2, max_value=12),  # tag relative to the confirms's first
     st.booleans(),
     st.sampled_from([None, None, "nacked by the broker"]),
 )
@@ -45,14 +45,14 @@ confirms = st.tuples(
     size=st.integers(min_value=0, max_value=10),
     steps=st.lists(confirms, max_size=8),
 )
-def test_producer_batch_settles_as_one_index_at_a_time(
+def test_producer_confirms_settles_as_one_index_at_a_time(
     first: int, size: int, steps: list[tuple[int, bool, str | None]]
 ) -> None:
-    batch, expected = Batch(first, size), OneByOne(first, size)
+    confirms, expected = Confirms(first, size), OneByOne(first, size)
     for offset, multiple, reason in steps:
-        batch.settle(first + offset, multiple, reason)
+        confirms.settle(first + offset, multiple, reason)
         expected.settle(first + offset, multiple, reason)
-        assert (batch.settled, batch.unsettled, batch.low, batch.failures) == (
+        assert (confirms.settled, confirms.unsettled, confirms.low, confirms.failures) == (
             expected.settled,
             expected.unsettled,
             expected.low,
@@ -60,9 +60,9 @@ def test_producer_batch_settles_as_one_index_at_a_time(
         )
 
 
-def test_producer_batch_one_multiple_ack_settles_the_page() -> None:
-    batch = Batch(101, 500)
-    batch.settle(350, True, None)
-    assert (batch.unsettled, batch.low) == (250, 250)
-    batch.settle(600, True, None)
-    assert (batch.unsettled, batch.low, batch.failures) == (0, 500, [])
+def test_producer_confirms_one_multiple_ack_settles_the_page() -> None:
+    confirms = Confirms(101, 500)
+    confirms.settle(350, True, None)
+    assert (confirms.unsettled, confirms.low) == (250, 250)
+    confirms.settle(600, True, None)
+    assert (confirms.unsettled, confirms.low, confirms.failures) == (0, 500, [])

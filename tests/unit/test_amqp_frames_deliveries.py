@@ -1,4 +1,4 @@
-"""shared.amqp_deliveries reads the same deliveries as pika's own frame-by-frame path.
+"""DeliveryConnection (shared.amqp_frames) reads the same deliveries as pika's own path.
 
 Random streams of frames (deliveries with random properties and bodies, bodies split over
 several frames, basic.get-ok content, heartbeats, deliveries for an unknown consumer or
@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pika.adapters.select_connection import SelectConnection
 
-from shared.amqp_deliveries import DeliveryConnection
+from shared.amqp_frames.reading import DeliveryConnection
 
 CONSUMER_TAG = "ctag-1"
 OPEN_CHANNELS = (1, 2)

@@ -1,4 +1,8 @@
-"""Page parsing reads plainly valid pages without orjson and the models, and decides as they do."""
+"""Page parsing decides every page as the models did, and names the field and the value.
+
+The reference is the producer's decoders as they were before issue 18 (orjson and pydantic
+models, tests/support/reference_decoders.py).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from producer import page
-from shared import errors
+from shared import decoding, errors
 from shared.states import ApiVersion
 from tests.support import cf_resources as cf
+from tests.support import reference_decoders as reference
 
 STAMP = "2026-10-05T10:00:00Z"
 
@@ -54,43 +58,49 @@ RENDERERS = {
 }
 
 
-def model_events(version: ApiVersion, data: Any) -> list[page.FetchedEvent]:
-    """The page's events as orjson and the models alone decide them."""
-    if version is ApiVersion.V2:
-        return [model_v2(r) for r in page.V2Page.model_validate(data).resources]
-    return [model_v3(r) for r in page.V3Page.model_validate(data).resources]
-
-
-def model_v2(raw: dict[str, Any]) -> page.FetchedEvent:
-    meta = page.V2Resource.model_validate(raw).metadata
-    entity = raw["entity"]
-    reseed = meta.guid in (entity.get("app_guid"), entity.get("service_instance_guid"))
-    created = page.parse_time(meta.created_at)
-    return page.FetchedEvent(meta.guid, created, meta.created_at, orjson.dumps(raw), reseed)
-
-
-def model_v3(raw: dict[str, Any]) -> page.FetchedEvent:
-    head = page.V3Resource.model_validate(raw)
-    owners = [raw.get("process"), raw.get("service_instance")]
-    reseed = any(isinstance(o, dict) and o.get("guid") == head.guid for o in owners)
-    created = page.parse_time(head.created_at)
-    return page.FetchedEvent(head.guid, created, head.created_at, orjson.dumps(raw), reseed)
-
-
-def comparable(result: tuple[str, object]) -> tuple[str, object]:
+def comparable(events: list[page.FetchedEvent]) -> list[tuple[object, ...]]:
     """Events with each resource as the JSON value it holds (bytes may differ in layout)."""
-    kind, value = result
-    if kind != "events":
-        return result
-    assert isinstance(value, list)
-    return kind, [event._replace(resource=json.loads(event.resource)) for event in value]
+    return [
+        (e.guid, e.created_at_text, json.loads(bytes(e.resource)), e.reseed_shaped) for e in events
+    ]
 
 
-def outcome(parse: Any, *args: Any) -> tuple[str, object]:
+def assert_decided_alike(version: ApiVersion, body: bytes, kind: str = "page") -> None:
+    parse = page.parse_page if kind == "page" else page.parse_event
     try:
-        return "events", parse(*args)
-    except (errors.CloudFoundryUnavailable, ValidationError) as exc:
-        return "refused", str(exc).splitlines()[0]
+        mine: object = parse(version, body)
+    except errors.CloudFoundryUnavailable as exc:
+        mine = exc
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = None
+    if kind == "page":
+        theirs = reference.decide_page(version, body)
+    else:
+        theirs = reference.page_resource(version, data)
+        if data is None:
+            theirs = reference.Decided(False, None, "not JSON", frozenset({"event"}))
+    if theirs.accepted:
+        assert not isinstance(mine, Exception), (mine, theirs)
+        found = mine if isinstance(mine, list) else [mine]
+        expected = theirs.result if isinstance(theirs.result, list) else [theirs.result]
+        assert comparable(found) == [
+            (e.guid, e.created_at_text, e.resource, e.reseed_shaped) for e in expected
+        ]
+        assert [e.created_at for e in found] == [
+            page.parse_time(e.created_at_text) for e in expected
+        ]
+        assert not any(layout in bytes(e.resource) for e in found for layout in (b"\n", b"\t"))
+        return
+    assert isinstance(mine, errors.CloudFoundryUnavailable), (mine, theirs)
+    prefix = f"the API returned a malformed {version} {kind}: "
+    assert str(mine).startswith(prefix), str(mine)
+    field = str(mine)[len(prefix) :].split(": ", 1)[0]
+    assert field in theirs.fields | {"page", "event", "not UTF-8", "not valid JSON"}, (
+        str(mine),
+        theirs.fields,
+    )
 
 
 def valid_page(version: ApiVersion, events: int) -> dict[str, Any]:
@@ -151,83 +161,62 @@ def mutate(draw: st.DrawFn, target: dict[str, Any], keys: list[str]) -> None:
 
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(mutated_pages())
-def test_page_parse_decides_every_page_as_the_models_do(
+def test_page_parse_decides_every_page_as_the_models_did(
     case: tuple[ApiVersion, Any, bytes],
 ) -> None:
     version, _, body = case
-    mine = outcome(page.parse_page, version, body)
-    theirs = outcome(model_events, version, orjson.loads(body))
-    if theirs[0] == "refused":
-        assert mine == ("refused", f"the API returned a malformed {version} page: {theirs[1]}")
-    else:
-        assert comparable(mine) == comparable(theirs)
-        events = mine[1]
-        assert isinstance(events, list)
-        assert not any(layout in e.resource for e in events for layout in (b"\n", b"\t"))
+    assert_decided_alike(version, body)
 
 
 @settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(mutated_pages())
-def test_page_parse_event_decides_every_resource_as_the_models_do(
+def test_page_parse_event_decides_every_resource_as_the_models_did(
     case: tuple[ApiVersion, Any, bytes],
 ) -> None:
     version, data, _ = case
     resources = data.get("resources") if isinstance(data, dict) else None
     for resource in resources if isinstance(resources, list) else []:
-        body = orjson.dumps(resource)
-        mine = outcome(page.parse_event, version, body)
-        if not isinstance(resource, dict):
-            assert mine[0] == "refused"
-            continue
-        model = model_v2 if version is ApiVersion.V2 else model_v3
-        theirs = outcome(model, orjson.loads(body))
-        if theirs[0] == "refused":
-            assert mine == ("refused", f"the API returned a malformed {version} event: {theirs[1]}")
-        else:
-            assert mine == ("events", theirs[1])
+        assert_decided_alike(version, orjson.dumps(resource), "event")
 
 
 @pytest.mark.parametrize("layout", sorted(RENDERERS))
 @pytest.mark.parametrize("version", list(ApiVersion))
-def test_page_parse_reads_the_apis_pages_without_orjson_or_the_models(
+def test_page_parse_reads_the_apis_pages_without_lenient_reading(
     version: ApiVersion, layout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pages the API serves take the fast path (else the tests above prove little), and
-    each resource is published as orjson would write it, unless spaces alone lay it out or
-    escapes stand for its characters."""
+    """The pages the API serves take the schema's path alone, and each resource is published
+    as orjson would write it, unless spaces alone lay it out or escapes stand for its
+    characters."""
     data = valid_page(version, 3)
     data["resources"][1] = data["resources"][1] | {"note": 'café\t"quoted" \\ 1/2'}
-    expected = model_events(version, data)
     body = RENDERERS[layout](data)
 
     def refuse(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("a plainly valid page went through orjson or a model")
+        raise AssertionError("a page the API serves was read leniently")
 
-    for model in (page.V2Page, page.V3Page, page.V2Resource, page.V3Resource):
-        monkeypatch.setattr(model, "model_validate", refuse)
-    monkeypatch.setattr(page.orjson, "loads", refuse)
+    monkeypatch.setattr(decoding, "decode", refuse)
     events = page.parse_page(version, body)
     if layout in ("spaces", "ascii"):  # kept as sent: the same JSON
-        assert comparable(("events", events)) == comparable(("events", expected))
+        assert [json.loads(bytes(e.resource)) for e in events] == data["resources"]
     else:
-        assert events == expected
+        assert [bytes(e.resource) for e in events] == [orjson.dumps(r) for r in data["resources"]]
     assert all(event.created_at is not None for event in events)
 
 
 def test_page_parse_forwards_a_number_orjson_refuses_in_a_field_it_does_not_read() -> None:
     """1e999 is valid JSON but no float: orjson refused the whole page (and the stream
-    stalled on it). Read plainly, the resource is forwarded as sent; the consumer decides it."""
+    stalled on it). Its resource is forwarded as sent; the consumer decides it."""
     resource = orjson.dumps(cf.v3_app_resource())[:-1] + b',"odd":1e999}'
     body = b'{"resources":[%s]}' % resource
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(body)
     events = page.parse_page(ApiVersion.V3, body)
-    assert [event.resource for event in events] == [resource]
+    assert [bytes(event.resource) for event in events] == [resource]
 
 
 def test_page_parse_refuses_a_lone_surrogate_anywhere_as_orjson_does() -> None:
     resource = orjson.dumps(cf.v3_app_resource())[:-1] + b',"odd":"\\ud800"}'
-    with pytest.raises(errors.CloudFoundryUnavailable, match="malformed v3 page: no low"):
+    with pytest.raises(errors.CloudFoundryUnavailable, match="malformed v3 page: page: not valid"):
         page.parse_page(ApiVersion.V3, b'{"resources":[%s]}' % resource)
 
 
@@ -238,11 +227,6 @@ def test_page_parse_refuses_a_page_that_is_not_utf8() -> None:
 
 
 @pytest.mark.parametrize("total", ["3", 3.0, True, "three", 3.5, [3]])
-def test_page_parse_leaves_lax_coercions_to_the_model(total: object) -> None:
+def test_page_parse_reads_total_results_as_pydantics_lax_mode_did(total: object) -> None:
     data = valid_page(ApiVersion.V2, 2) | {"total_results": total}
-    body = orjson.dumps(data)
-    mine = outcome(page.parse_page, ApiVersion.V2, body)
-    theirs = outcome(model_events, ApiVersion.V2, orjson.loads(body))
-    assert mine[0] == theirs[0]
-    if theirs[0] == "events":
-        assert mine == theirs
+    assert_decided_alike(ApiVersion.V2, orjson.dumps(data))

@@ -1,37 +1,35 @@
-"""Validating v2 and v3 resources: what is stored (guid, time, raw message), what is refused and
-why. The columns are derived by the database (tests/integration/test_derived_columns.py)."""
+"""Decoding v2 and v3 messages (consumer.decoder): what is stored (guid, time, raw message),
+what is refused and why. The columns are derived by the database
+(tests/integration/test_derived_columns.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
+from consumer import decoder
 from shared import errors, events
-from shared.messages import UsageEventMessage
+from shared.states import ApiVersion, EventKind
 from tests.support import cf_resources as cf
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _message(kind: str, version: str, resource: dict[str, Any]) -> UsageEventMessage:
+def _message(kind: str, version: str, resource: dict[str, Any]) -> bytes:
     event_guid = resource["metadata"]["guid"] if version == "v2" else resource["guid"]
-    return UsageEventMessage(
-        foundation="default",
-        kind=kind,
-        api_version=version,
-        sequence=7,
-        guid=event_guid,
-        resource=resource,
-    )
+    raw = msgspec.Raw(orjson.dumps(resource))
+    message = events.Message("default", EventKind(kind), ApiVersion(version), 7, event_guid, raw)
+    return events.encode(message)
 
 
 def test_events_decode_v2_keeps_the_entity_as_raw_message() -> None:
     entity = cf.v2_app_entity()
     resource = cf.v2_resource(entity)
-    stored = events.decode(_message("app", "v2", resource))
+    stored = decoder.decode(_message("app", "v2", resource))
     assert orjson.loads(stored.raw_json) == entity
     assert stored.guid == resource["metadata"]["guid"]
     assert stored.created_at == datetime(2026, 10, 5, 10, tzinfo=UTC)
@@ -40,14 +38,14 @@ def test_events_decode_v2_keeps_the_entity_as_raw_message() -> None:
 
 def test_events_decode_v3_keeps_the_resource_as_raw_message() -> None:
     resource = cf.v3_app_resource()
-    stored = events.decode(_message("app", "v3", resource))
+    stored = decoder.decode(_message("app", "v3", resource))
     assert orjson.loads(stored.raw_json) == resource
     assert stored.guid == resource["guid"]
 
 
 def test_events_decode_keeps_unknown_states() -> None:
     entity = cf.v2_app_entity(state="SOMETHING_NEW")
-    stored = events.decode(_message("app", "v2", cf.v2_resource(entity)))
+    stored = decoder.decode(_message("app", "v2", cf.v2_resource(entity)))
     assert orjson.loads(stored.raw_json)["state"] == "SOMETHING_NEW"
 
 
@@ -57,7 +55,7 @@ def test_events_decode_keeps_unknown_states() -> None:
 def test_events_decode_stores_any_time_the_api_gives(created_at: str) -> None:
     """The API listed it, so it is usage: an unusual time is stored (and logged by the writer)."""
     resource = cf.v2_resource(cf.v2_app_entity(), created_at=created_at)
-    stored = events.decode(_message("app", "v2", resource))
+    stored = decoder.decode(_message("app", "v2", resource))
     assert stored.created_at.isoformat().startswith(created_at[:10])
     assert not events.is_usual_time(stored.created_at, NOW)
 
@@ -84,23 +82,23 @@ def test_events_decode_rejects_bad_values_naming_the_field(
 ) -> None:
     entity = cf.v2_app_entity(**overrides)
     with pytest.raises(errors.InvalidEvent, match=field):
-        events.decode(_message("app", "v2", cf.v2_resource(entity)))
+        decoder.decode(_message("app", "v2", cf.v2_resource(entity)))
 
 
 @pytest.mark.parametrize("created_at", ["yesterday", "2026-10-05T10:00:00", "2026-13-01T00:00:00Z"])
 def test_events_decode_rejects_what_is_not_an_rfc3339_time(created_at: str) -> None:
     resource = cf.v2_resource(cf.v2_app_entity(), created_at=created_at)
     with pytest.raises(errors.InvalidEvent, match=r"metadata\.created_at"):
-        events.decode(_message("app", "v2", resource))
+        decoder.decode(_message("app", "v2", resource))
 
 
 def test_events_decode_rejects_a_guid_that_is_not_36_characters() -> None:
     resource = cf.v2_resource(cf.v2_app_entity(), event_guid="x" * 37)
     with pytest.raises(errors.InvalidEvent, match="guid"):
-        events.decode(_message("app", "v2", resource))
+        decoder.decode(_message("app", "v2", resource))
 
 
 def test_events_decode_rejects_a_missing_entity() -> None:
     resource = {"metadata": {"guid": cf.guid(), "created_at": "2026-10-05T10:00:00Z"}}
     with pytest.raises(errors.InvalidEvent):
-        events.decode(_message("app", "v2", resource))
+        decoder.decode(_message("app", "v2", resource))
